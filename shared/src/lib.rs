@@ -13,7 +13,18 @@
 //! (the Kubernetes API) do I/O; the other stages are pure functions of their input.
 #![warn(missing_docs)]
 
+pub mod args;
+pub mod diff;
+pub mod helm;
 pub mod http;
+pub mod kustomize;
 pub mod objects;
+pub mod patch;
+pub mod project;
+pub mod render;
+pub mod result;
+pub mod schema;
 pub mod template;
+pub mod types;
+pub mod vars;
 pub mod yaml;

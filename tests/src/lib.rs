@@ -2,4 +2,7 @@
 //! 127.0.0.1 (so the plugin, the agent and the real `kubectl` all talk to it as to a cluster),
 //! plus artifact and chart servers and fixtures for end-to-end tests.
 
+pub mod apiserver;
 pub mod bench;
+pub mod servers;
+pub mod ssa;

@@ -1,0 +1,1 @@
+//! Diff: normalizes live and applied objects as Kluctl does and computes the changes between them.

@@ -1,0 +1,1 @@
+//! Helm releases: `helm-chart.yaml`, pre-pulled charts in `.helm-charts/`, `helm template`, helm-pull and helm-update.

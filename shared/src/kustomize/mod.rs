@@ -1,0 +1,1 @@
+//! The native Kustomize engine: builds a kustomization directory into a list of objects, like `kubectl kustomize`.

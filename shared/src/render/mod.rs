@@ -1,0 +1,1 @@
+//! Stage 3: renders every deployment item (templates, Helm, Kustomize, post-processing) into an `ObjectSet`.

@@ -1,0 +1,1 @@
+//! Serde types, one file per on-disk format (`.kluctl.yaml`, `deployment.yaml`, vars sources, `helm-chart.yaml`).

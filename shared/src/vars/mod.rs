@@ -1,0 +1,1 @@
+//! Variable sources (`values`, `file`, `systemEnvVars`, cluster objects, `http`) and how they merge.

@@ -1,0 +1,1 @@
+//! Other servers tests need on 127.0.0.1: Helm chart repositories, OCI registries, Flux artifact servers.
