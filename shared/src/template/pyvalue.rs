@@ -215,7 +215,7 @@ fn dict_method(dict: &Arc<PyDict>, state: &mut State<'_, '_>, method: &str, args
             Ok(Value::from(
                 dict.entries()
                     .into_iter()
-                    .map(|(k, v)| Value::from(vec![k, v]))
+                    .map(|(k, v)| Value::from(minijinja::value::Tuple::new(vec![k, v])))
                     .collect::<Vec<_>>(),
             ))
         }

@@ -109,6 +109,13 @@ fn describe(err: &Error) -> (TemplateErrorKind, String) {
             TemplateErrorKind::Syntax,
             format!("syntax error: {}", detail.unwrap_or_else(|| "invalid template".to_string())),
         ),
+        ErrorKind::UnknownFilter | ErrorKind::UnknownTest => (
+            TemplateErrorKind::Syntax,
+            format!(
+                "{} (check the spelling; Kluctl's filters are to_yaml, to_json, from_yaml, b64encode, b64decode, sha256, slugify and render)",
+                detail.unwrap_or_else(|| err.kind().to_string())
+            ),
+        ),
         ErrorKind::UndefinedError => {
             let what = detail.unwrap_or_else(|| "undefined value".to_string());
             (
@@ -128,6 +135,17 @@ fn describe(err: &Error) -> (TemplateErrorKind, String) {
             TemplateErrorKind::Limit,
             format!("{} (templates include or call each other too deeply)", detail.unwrap_or_default()),
         ),
+        ErrorKind::InvalidOperation
+            if detail.as_deref().is_some_and(|d| d.contains("% operator on unsupported types string")) =>
+        {
+            (
+                TemplateErrorKind::Render,
+                format!(
+                    "{} (Python's `\"...\" % args` formatting is not available: use `| format(...)` or `.format(...)`)",
+                    detail.unwrap_or_default()
+                ),
+            )
+        }
         kind => (
             TemplateErrorKind::Render,
             match detail {

@@ -24,6 +24,49 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("list", list);
     env.add_filter("int", int);
     env.add_filter("float", float);
+    env.add_filter("indent", indent);
+    env.add_filter("dictsort", dictsort);
+    env.add_filter("center", center);
+    env.add_filter("wordcount", wordcount);
+    env.add_filter("urlencode", urlencode);
+    env.add_filter("truncate", truncate);
+}
+
+/// Jinja2's `truncate(length=255, killwords=False, end='...', leeway=5)`.
+fn truncate(value: Value, args: minijinja::value::Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let arg = |i: usize| args.get(i).filter(|v| !v.is_none());
+    let length = arg(0).map(|v| usize::try_from(v.clone())).transpose()?;
+    let killwords = arg(1).map(Value::is_true);
+    let end = arg(2).map(str_of);
+    let leeway = arg(3).map(|v| usize::try_from(v.clone())).transpose()?;
+    let length = length.or(kwargs.get::<Option<usize>>("length")?).unwrap_or(255);
+    let killwords = killwords.or(kwargs.get::<Option<bool>>("killwords")?).unwrap_or(false);
+    let end = match end {
+        Some(e) => e,
+        None => kwargs
+            .get::<Option<String>>("end")?
+            .unwrap_or_else(|| "...".to_string()),
+    };
+    let leeway = leeway.or(kwargs.get::<Option<usize>>("leeway")?).unwrap_or(5);
+    kwargs.assert_all_used()?;
+    let s = str_of(&value);
+    let chars: Vec<char> = s.chars().collect();
+    let end_len = end.chars().count();
+    if length < end_len {
+        return Err(invalid("truncate: length must be at least the length of `end`"));
+    }
+    if chars.len() <= length + leeway {
+        return Ok(Value::from(s));
+    }
+    let head: String = chars[..length - end_len].iter().collect();
+    if killwords {
+        return Ok(Value::from(format!("{head}{end}")));
+    }
+    let cut = match head.rfind(' ') {
+        Some(i) => &head[..i],
+        None => head.as_str(),
+    };
+    Ok(Value::from(format!("{cut}{end}")))
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -122,7 +165,13 @@ fn string(value: Value) -> Value {
 }
 
 /// Jinja2's `join(d="", attribute=None)`: items converted with Python's `str()`.
-fn join(state: &State, value: Value, d: Option<String>, attribute: Option<Value>) -> Result<Value, Error> {
+fn join(state: &State, value: Value, d: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
+    let d = match d {
+        Some(d) => Some(d),
+        None => kwargs.get::<Option<String>>("d")?,
+    };
+    let attribute: Option<Value> = kwargs.get("attribute")?;
+    kwargs.assert_all_used()?;
     if value.kind() == ValueKind::String {
         let sep = d.unwrap_or_default();
         let chars: Vec<String> = value.as_str().unwrap_or_default().chars().map(String::from).collect();
@@ -186,8 +235,11 @@ fn list(value: Value) -> Result<Value, Error> {
 }
 
 /// Jinja2's `int(default=0, base=10)`.
-fn int(value: Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    let base: Option<u32> = kwargs.get("base")?;
+fn int(value: Value, default: Option<Value>, base: Option<u32>, kwargs: Kwargs) -> Result<Value, Error> {
+    let base = match base {
+        Some(b) => Some(b),
+        None => kwargs.get::<Option<u32>>("base")?,
+    };
     let default = match default {
         Some(d) => Some(d),
         None => kwargs.get::<Option<Value>>("default")?,
@@ -240,4 +292,176 @@ fn float(value: Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value, 
         }
         _ => default,
     })
+}
+
+/// Jinja2's `indent(width=4, first=False, blank=False)`; `width` may be a string.
+fn indent(
+    value: Value,
+    width: Option<Value>,
+    first: Option<bool>,
+    blank: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
+    let width = match width {
+        Some(w) => Some(w),
+        None => kwargs.get::<Option<Value>>("width")?,
+    };
+    let first = first.or(kwargs.get::<Option<bool>>("first")?).unwrap_or(false);
+    let blank = blank.or(kwargs.get::<Option<bool>>("blank")?).unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let indention = match &width {
+        Some(w) if w.kind() == ValueKind::String => w.as_str().unwrap_or_default().to_string(),
+        Some(w) => {
+            " ".repeat(usize::try_from(w.clone()).map_err(|_| invalid("indent: width must be a number or a string"))?)
+        }
+        None => "    ".to_string(),
+    };
+    // Jinja2 appends a newline before splitting so a trailing newline survives.
+    let text = format!("{}\n", str_of(&value));
+    let lines = py_splitlines(&text);
+    let mut rv = if blank {
+        lines.join(&format!("\n{indention}"))
+    } else {
+        let mut iter = lines.into_iter();
+        let mut rv = iter.next().unwrap_or_default();
+        let rest: Vec<String> = iter
+            .map(|line| {
+                if line.is_empty() {
+                    line
+                } else {
+                    format!("{indention}{line}")
+                }
+            })
+            .collect();
+        if !rest.is_empty() {
+            rv.push('\n');
+            rv.push_str(&rest.join("\n"));
+        }
+        rv
+    };
+    if first {
+        rv = format!("{indention}{rv}");
+    }
+    Ok(Value::from(rv))
+}
+
+/// Python's `str.splitlines()`.
+fn py_splitlines(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\u{b}' | '\u{c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                out.push(std::mem::take(&mut cur));
+            }
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push(std::mem::take(&mut cur));
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Jinja2's `dictsort(case_sensitive=False, by='key', reverse=False)`.
+fn dictsort(value: Value, case_sensitive: Option<bool>, by: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
+    let case_sensitive = case_sensitive
+        .or(kwargs.get::<Option<bool>>("case_sensitive")?)
+        .unwrap_or(false);
+    let by = match by {
+        Some(b) => b,
+        None => kwargs.get::<Option<String>>("by")?.unwrap_or_else(|| "key".to_string()),
+    };
+    let reverse = kwargs.get::<Option<bool>>("reverse")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let pos = match by.as_str() {
+        "key" => 0,
+        "value" => 1,
+        _ => return Err(invalid("dictsort: you can only sort by either \"key\" or \"value\"")),
+    };
+    let mut items: Vec<(Value, Value)> = crate::template::pyvalue::map_items(&value)?;
+    let sort_key = |v: &Value| -> Value {
+        match (case_sensitive, v.as_str()) {
+            (false, Some(s)) => Value::from(s.to_lowercase()),
+            _ => v.clone(),
+        }
+    };
+    // A stable sort with the comparison reversed keeps equal items in input order, as
+    // Python's sorted(reverse=True) does.
+    items.sort_by(|a, b| {
+        let (ka, kb) = if pos == 0 { (&a.0, &b.0) } else { (&a.1, &b.1) };
+        let ord = sort_key(ka).cmp(&sort_key(kb));
+        if reverse { ord.reverse() } else { ord }
+    });
+    Ok(Value::from(
+        items
+            .into_iter()
+            .map(|(k, v)| Value::from(minijinja::value::Tuple::new(vec![k, v])))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Jinja2's `center(width=80)`.
+fn center(value: Value, width: Option<usize>) -> Value {
+    let s = str_of(&value);
+    let width = width.unwrap_or(80);
+    let len = s.chars().count();
+    if len >= width {
+        return Value::from(s);
+    }
+    let pad = width - len;
+    let left = pad / 2 + (pad & width & 1);
+    Value::from(format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left)))
+}
+
+/// Jinja2's `wordcount`.
+fn wordcount(value: Value) -> Value {
+    static WORD: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\w+").expect("valid regex"));
+    Value::from(WORD.find_iter(&str_of(&value)).count())
+}
+
+fn url_quote(s: &str, for_qs: bool) -> String {
+    let mut out = String::new();
+    for b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => out.push(*b as char),
+            b'/' if !for_qs => out.push('/'),
+            b' ' if for_qs => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Jinja2's `urlencode`: strings quoted with `/` kept, dicts and pair lists as query strings.
+fn urlencode(value: Value) -> Result<Value, Error> {
+    let pairs: Vec<(Value, Value)> = match value.kind() {
+        ValueKind::Map => crate::template::pyvalue::map_items(&value)?,
+        ValueKind::Seq => value
+            .try_iter()?
+            .map(|pair| {
+                let items: Vec<Value> = pair.try_iter()?.collect();
+                match items.as_slice() {
+                    [k, v] => Ok((k.clone(), v.clone())),
+                    _ => Err(invalid("urlencode: expected key/value pairs")),
+                }
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Ok(Value::from(url_quote(&str_of(&value), false))),
+    };
+    Ok(Value::from(
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", url_quote(&str_of(k), true), url_quote(&str_of(v), true)))
+            .collect::<Vec<_>>()
+            .join("&"),
+    ))
 }

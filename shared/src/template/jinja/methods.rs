@@ -15,6 +15,14 @@ pub(super) fn unknown_method(state: &mut State, value: &Value, method: &str, arg
             }
         }
         ValueKind::Map => match method {
+            "items" if value.downcast_object::<PyDict>().is_none() => {
+                let _: () = from_args(args)?;
+                let items = map_items(value)?
+                    .into_iter()
+                    .map(|(k, v)| Value::from(minijinja::value::Tuple::new(vec![k, v])))
+                    .collect::<Vec<_>>();
+                return Ok(Value::from(items));
+            }
             "copy" => {
                 let _: () = from_args(args)?;
                 return Ok(PyDict::new_value(map_items(value)?.into_iter().collect()));
@@ -122,7 +130,9 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Option<Value>,
                 None if method == "partition" => vec![s.to_string(), String::new(), String::new()],
                 None => vec![String::new(), String::new(), s.to_string()],
             };
-            Value::from(parts)
+            Value::from(minijinja::value::Tuple::new(
+                parts.into_iter().map(Value::from).collect(),
+            ))
         }
         "ljust" | "rjust" | "center" => {
             let (width, fill): (usize, Option<String>) = from_args(args)?;
