@@ -78,20 +78,21 @@ impl Obfuscator {
         if !Self::is_secret(object) {
             return;
         }
-        let mut found = Vec::new();
-        for (field, is_base64) in [("data", true), ("stringData", false)] {
-            for value in object
-                .get(field)
-                .and_then(Value::as_object)
-                .into_iter()
-                .flat_map(|m| m.values())
-            {
-                let Some(text) = value.as_str() else { continue };
-                found.push(text.to_string());
-                if is_base64 && let Some(decoded) = decode_text(text) {
-                    found.push(decoded);
-                }
+        for (field, base64) in [("data", true), ("stringData", false)] {
+            if let Some(values) = object.get(field) {
+                self.learn_value(values, base64);
             }
+        }
+    }
+
+    /// Remembers one Secret value, or every value of a map or list of them; `base64` for
+    /// values of `data` (both the encoded and the decoded form are learned).
+    pub fn learn_value(&self, value: &Value, base64: bool) {
+        let mut found = Vec::new();
+        collect_strings(value, &mut found);
+        if base64 {
+            let decoded: Vec<String> = found.iter().filter_map(|t| decode_text(t)).collect();
+            found.extend(decoded);
         }
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
         for value in found {
@@ -221,6 +222,15 @@ impl Obfuscator {
 /// The bytes a `data` value stands for; an invalid base64 string stands for itself.
 fn data_bytes(text: &str) -> Vec<u8> {
     BASE64.decode(text).unwrap_or_else(|_| text.as_bytes().to_vec())
+}
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
 }
 
 fn decode_text(text: &str) -> Option<String> {
