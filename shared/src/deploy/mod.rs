@@ -6,11 +6,13 @@
 //! - [`orphans`]: which live objects `prune` and `delete` may remove, and in which order (8.8).
 //! - [`conflicts`]: what to re-apply after a 409 field-manager conflict (8.2).
 //! - [`inclusion`]: the tag and deployment-dir filters of the CLI and the agent.
+//! - [`fix_object_for_apply`]: Kluctl's fixes to objects right before a server-side apply.
 //!
 //! Input: `serde_json::Value` objects (rendered or live) and [`crate::objects::ObjectRef`]s.
 //! Output: plans and verdicts; per-object problems come back as [`RuleError`]s or messages for
 //! the caller to record in the result.
 
+mod apply_fix;
 pub mod conflicts;
 mod duration;
 pub mod hooks;
@@ -18,6 +20,7 @@ pub mod inclusion;
 pub mod orphans;
 pub mod readiness;
 
+pub use apply_fix::fix_object_for_apply;
 pub use duration::parse_go_duration;
 
 use crate::diff::DiffError;

@@ -190,7 +190,7 @@ impl FieldsTree {
 
     /// Whether this tree owns the value at `path` of `object`, a descendant of it, or an
     /// ancestor owned as a whole (an atomic list or map). `path` may address a normalized
-    /// object (see [`super::normalize`]) in which `env` lists became maps keyed by name.
+    /// object (see [`super::Normalizer`]) in which `env` lists became maps keyed by name.
     pub fn owns(&self, object: &Value, path: &KeyPath) -> bool {
         let mut tree = self;
         let mut node = object;
