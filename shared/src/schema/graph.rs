@@ -262,6 +262,12 @@ impl<'a> SchemaNode<'a> {
         }
     }
 
+    /// True when this is an object that declares field `name` (map keys are not declared).
+    pub fn declares(&self, name: &str) -> bool {
+        let node = self.node();
+        node.kind == SchemaKind::Object && node.fields.binary_search_by(|(field, _)| (**field).cmp(name)).is_ok()
+    }
+
     /// Like [`SchemaNode::field`], but an unknown field is untyped rather than `None`, which is
     /// how merges treat data the schema does not describe.
     pub fn field_or_untyped(&self, name: &str) -> SchemaNode<'a> {
