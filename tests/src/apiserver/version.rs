@@ -1,0 +1,30 @@
+//! `/version`: the Kubernetes version this server presents itself as (the API types it serves are
+//! Kubernetes 1.33's, from k8s-openapi).
+
+use serde_json::{Value, json};
+
+/// The `gitVersion` reported by `/version` and the OpenAPI documents.
+pub const GIT_VERSION: &str = "v1.33.0";
+
+/// The `/version` body.
+pub fn version_info() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "emulationMajor": "1",
+        "emulationMinor": "33",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
+        "gitVersion": GIT_VERSION,
+        "gitCommit": "kluctl-test-apiserver",
+        "gitTreeState": "clean",
+        "buildDate": "2025-04-23T00:00:00Z",
+        "goVersion": "go1.24.2",
+        "compiler": "gc",
+        "platform": format!("{}/{}", std::env::consts::OS, match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        }),
+    })
+}
