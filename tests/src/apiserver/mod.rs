@@ -21,6 +21,7 @@ pub mod meta;
 pub mod openapi;
 pub mod ops;
 pub mod options;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod schemas;

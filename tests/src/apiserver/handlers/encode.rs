@@ -7,6 +7,7 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use serde_json::Value;
 
 use crate::apiserver::errors::ApiError;
+use crate::apiserver::registry::Registry;
 
 /// Response body type: a full buffer or a stream (watches).
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -112,8 +113,8 @@ impl Reply {
     }
 }
 
-/// Decodes a create/update body: JSON, or YAML for `application/yaml`.
-pub fn decode_object(body: &[u8], content_type: Option<&str>) -> Result<Value, ApiError> {
+/// Decodes a create/update body: JSON, YAML for `application/yaml`, or Kubernetes protobuf.
+pub fn decode_object(body: &[u8], content_type: Option<&str>, registry: &Registry) -> Result<Value, ApiError> {
     let media = content_type
         .unwrap_or("application/json")
         .split(';')
@@ -121,6 +122,7 @@ pub fn decode_object(body: &[u8], content_type: Option<&str>) -> Result<Value, A
         .unwrap_or("")
         .trim();
     let value = match media {
+        crate::apiserver::protobuf::PROTOBUF => crate::apiserver::protobuf::decode(body, registry)?,
         "application/json" | "" | "*/*" => {
             serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding JSON body: {e}")))?
         }
@@ -146,12 +148,16 @@ mod tests {
 
     #[test]
     fn bodies_decode_from_json_and_yaml() {
-        let json = decode_object(br#"{"kind":"ConfigMap"}"#, Some("application/json")).unwrap();
+        let registry = Registry::with_builtins();
+        let json = decode_object(br#"{"kind":"ConfigMap"}"#, Some("application/json"), &registry).unwrap();
         assert_eq!(json["kind"], "ConfigMap");
-        let yaml = decode_object(b"kind: ConfigMap\ndata:\n  a: b\n", Some("application/yaml")).unwrap();
+        let yaml = decode_object(b"kind: ConfigMap\ndata:\n  a: b\n", Some("application/yaml"), &registry).unwrap();
         assert_eq!(yaml["data"]["a"], "b");
-        assert_eq!(decode_object(b"[]", None).unwrap_err().code, 400);
-        assert_eq!(decode_object(b"x", Some("text/plain")).unwrap_err().code, 415);
+        assert_eq!(decode_object(b"[]", None, &registry).unwrap_err().code, 400);
+        assert_eq!(
+            decode_object(b"x", Some("text/plain"), &registry).unwrap_err().code,
+            415
+        );
     }
 
     #[test]

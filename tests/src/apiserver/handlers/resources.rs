@@ -23,7 +23,7 @@ use crate::apiserver::table::{self, IncludeObject};
 pub fn dispatch(state: &ApiState, ctx: &Context) -> Result<Reply, ApiError> {
     let req = &ctx.info;
     if matches!(req.group.as_str(), "authorization.k8s.io" | "authentication.k8s.io") && req.verb == "create" {
-        let body = decode_object(&ctx.body, ctx.header("content-type"))?;
+        let body = decode_object(&ctx.body, ctx.header("content-type"), &state.registry)?;
         return super::review(state, ctx, body);
     }
     let info = state
@@ -251,14 +251,14 @@ fn create(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<Reply,
             retry_after: None,
         });
     }
-    let body = decode_object(&ctx.body, ctx.header("content-type"))?;
+    let body = decode_object(&ctx.body, ctx.header("content-type"), &state.registry)?;
     let opts = write_options(ctx)?;
     let written = ops::create(state, info, &ctx.info.version, namespace(ctx), body, &opts)?;
     Ok(respond_object(info, ctx, StatusCode::CREATED, &written.object).warnings(written.warnings))
 }
 
 fn update(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<Reply, ApiError> {
-    let body = decode_object(&ctx.body, ctx.header("content-type"))?;
+    let body = decode_object(&ctx.body, ctx.header("content-type"), &state.registry)?;
     let opts = write_options(ctx)?;
     let written = ops::update(
         state,
@@ -300,11 +300,11 @@ fn patch(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<Reply, 
     Ok(respond_object(info, ctx, StatusCode::OK, &written.object).warnings(written.warnings))
 }
 
-fn delete_options(ctx: &Context) -> Result<DeleteOptions, ApiError> {
+fn delete_options(state: &ApiState, ctx: &Context) -> Result<DeleteOptions, ApiError> {
     let body = if ctx.body.is_empty() {
         None
     } else {
-        Some(decode_object(&ctx.body, ctx.header("content-type"))?)
+        Some(decode_object(&ctx.body, ctx.header("content-type"), &state.registry)?)
     };
     DeleteOptions::from_request(
         body.as_ref(),
@@ -323,7 +323,7 @@ fn body_dry_run(ctx: &Context) -> bool {
 }
 
 fn delete(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<Reply, ApiError> {
-    let delete_opts = delete_options(ctx)?;
+    let delete_opts = delete_options(state, ctx)?;
     let mut opts = write_options(ctx)?;
     opts.dry_run |= body_dry_run(ctx);
     let deleted = ops::delete(state, info, namespace(ctx), &ctx.info.name, &delete_opts, &opts)?;
@@ -336,7 +336,7 @@ fn delete(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<Reply,
 
 fn delete_collection(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<Reply, ApiError> {
     let (labels, fields) = selectors(ctx, info)?;
-    let delete_opts = delete_options(ctx)?;
+    let delete_opts = delete_options(state, ctx)?;
     let mut opts = write_options(ctx)?;
     opts.dry_run |= body_dry_run(ctx);
     let deleted = ops::delete_collection(state, info, namespace(ctx), &labels, &fields, &delete_opts, &opts)?;

@@ -25,7 +25,7 @@ pub fn dispatch(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<
             None => Err(ApiError::path_not_found()),
         },
         "finalize" if info.group.is_empty() && info.plural == "namespaces" && verb == "update" => {
-            let body = decode_object(&ctx.body, ctx.header("content-type"))?;
+            let body = decode_object(&ctx.body, ctx.header("content-type"), &state.registry)?;
             let written = ops::update(
                 state,
                 info,
@@ -57,7 +57,7 @@ fn status(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<Reply,
             Ok(respond_object(info, ctx, StatusCode::OK, &object))
         }
         "update" => {
-            let body = decode_object(&ctx.body, ctx.header("content-type"))?;
+            let body = decode_object(&ctx.body, ctx.header("content-type"), &state.registry)?;
             let written = ops::update(
                 state,
                 info,
@@ -138,7 +138,7 @@ fn scale_request(state: &ApiState, ctx: &Context, info: &ResourceInfo, scale: &S
             return Ok(Reply::json(StatusCode::OK, &view));
         }
         let desired = if verb == "update" {
-            decode_object(&ctx.body, ctx.header("content-type"))?
+            decode_object(&ctx.body, ctx.header("content-type"), &state.registry)?
         } else {
             let patch_type = PatchType::from_content_type(ctx.header("content-type").unwrap_or(""))?;
             let mut patched = view.clone();
