@@ -60,6 +60,9 @@ const ZERO_MEANINGFUL: &[&str] = &[
     "expirationSeconds",
 ];
 
+/// One field as `messages.json` lists it: number, snake_case name, kind, referenced message, repeated flag.
+type RawField = (u64, String, String, String, u8);
+
 #[derive(Debug)]
 struct Field {
     tag: u64,
@@ -72,7 +75,7 @@ struct Field {
 fn table() -> &'static HashMap<String, Vec<Field>> {
     static TABLE: OnceLock<HashMap<String, Vec<Field>>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let raw: HashMap<String, Vec<(u64, String, String, String, u8)>> =
+        let raw: HashMap<String, Vec<RawField>> =
             serde_json::from_str(include_str!("messages.json")).unwrap_or_default();
         raw.into_iter()
             .map(|(message, fields)| {
