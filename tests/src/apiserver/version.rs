@@ -1,20 +1,17 @@
-//! `/version`: the Kubernetes version this server presents itself as (the API types it serves are
-//! Kubernetes 1.33's, from k8s-openapi).
+//! `/version`: the Kubernetes version this server presents itself as. It claims 1.32, the version of
+//! the reference `kubectl` (the Debian package's dispatcher picks the kubectl matching the server);
+//! the schemas come from k8s-openapi's 1.33 types, a superset for what deployment tools use.
 
 use serde_json::{Value, json};
 
 /// The `gitVersion` reported by `/version` and the OpenAPI documents.
-pub const GIT_VERSION: &str = "v1.33.0";
+pub const GIT_VERSION: &str = "v1.32.0";
 
 /// The `/version` body.
 pub fn version_info() -> Value {
     json!({
         "major": "1",
-        "minor": "33",
-        "emulationMajor": "1",
-        "emulationMinor": "33",
-        "minCompatibilityMajor": "1",
-        "minCompatibilityMinor": "32",
+        "minor": "32",
         "gitVersion": GIT_VERSION,
         "gitCommit": "kluctl-test-apiserver",
         "gitTreeState": "clean",
