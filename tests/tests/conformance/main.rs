@@ -11,5 +11,6 @@ mod faults;
 mod get;
 mod kube_client;
 mod rbac;
+mod update;
 mod wait;
 mod watch;
