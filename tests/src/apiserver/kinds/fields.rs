@@ -62,6 +62,20 @@ pub fn check_fields(
     Ok(messages)
 }
 
+/// What Go's encoder leaves out of a built-in object: nulls, empty lists and empty maps (`omitempty`
+/// on slices and maps; structs, even empty, are kept).
+fn omitted_by_go(value: &Value, schema: &Value, definitions: &Map<String, Value>) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) if map.is_empty() => {
+            let schema = resolve(schema, definitions);
+            schema.get("properties").is_none() && schema.get("additionalProperties").is_some_and(Value::is_object)
+        }
+        _ => false,
+    }
+}
+
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
@@ -215,6 +229,9 @@ impl Walk<'_> {
                         continue;
                     }
                     self.value(child, child_schema, &child_path, owner);
+                    if !self.custom && omitted_by_go(child, child_schema, self.definitions) {
+                        drop.push(key.clone());
+                    }
                 }
                 None if preserve => {}
                 None if embedded && matches!(key.as_str(), "apiVersion" | "kind" | "metadata") => {}
@@ -273,6 +290,24 @@ mod tests {
                 .starts_with("strict decoding error: unknown field \"metadata.bogus\""),
             "{}",
             err.message
+        );
+    }
+
+    #[test]
+    fn empty_maps_lists_and_nulls_of_builtins_are_dropped_like_go_does() {
+        let registry = Registry::with_builtins();
+        let info = registry.lookup("", "v1", "configmaps").unwrap();
+        let mut body = json!({"metadata": {"name": "c", "labels": {}, "finalizers": [], "annotations": null},
+            "data": {"a": "1"}});
+        check_fields(&info, "v1", &mut body, FieldValidation::Strict).unwrap();
+        assert_eq!(body, json!({"metadata": {"name": "c"}, "data": {"a": "1"}}));
+        let deployments = registry.lookup("apps", "v1", "deployments").unwrap();
+        let mut d = json!({"metadata": {"name": "d"}, "spec": {"template": {"spec": {"securityContext": {}}}}});
+        check_fields(&deployments, "v1", &mut d, FieldValidation::Strict).unwrap();
+        assert_eq!(
+            d["spec"]["template"]["spec"]["securityContext"],
+            json!({}),
+            "empty structs stay"
         );
     }
 
