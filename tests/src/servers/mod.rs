@@ -1,1 +1,3 @@
 //! Other servers tests need on 127.0.0.1: Helm chart repositories, OCI registries, Flux artifact servers.
+
+pub mod artifact;
