@@ -243,3 +243,22 @@ fn custom_resources_follow_their_crd_list_types() {
     // Keys of untyped maps are not declared fields, so they are members themselves (".").
     assert_eq!(fields["f:spec"]["f:extra"], json!({"f:deep": {".": {}, "f:k2": {}}}));
 }
+
+#[test]
+fn reapplying_items_in_another_order_reorders_them() {
+    let live = apply_at(
+        None,
+        &pod(json!([{"name": "a", "image": "a"}, {"name": "b", "image": "b"}])),
+        "kubectl",
+        false,
+        T1,
+    )
+    .unwrap();
+    let reordered = pod(json!([{"name": "b", "image": "b"}, {"name": "a", "image": "a"}]));
+    let result = apply_at(Some(&live), &reordered, "kubectl", false, T2).unwrap();
+    assert_eq!(names(&result), ["b", "a"]);
+    assert_eq!(
+        result["metadata"]["managedFields"][0]["time"], T2,
+        "the order is part of the object"
+    );
+}
