@@ -22,6 +22,7 @@
 mod conflict;
 mod last_applied;
 mod managed;
+mod noop;
 mod path;
 mod scope;
 mod set;
@@ -236,7 +237,7 @@ pub fn apply_with(
         && mine.fields == applied_set
         && mine.api_version == api_version
         && (options.manager != "kubectl" || !has_last_applied(live))
-        && walk::applies_cleanly(live, applied, root)
+        && noop::applies_cleanly(live, applied, root)
     {
         return Ok(live.clone());
     }
@@ -448,7 +449,7 @@ impl Attempt<'_> {
         }
         drop_nulls(&mut merged);
         // The entry's time moves only when the object did (list order included).
-        if !walk::same_object(self.live, &merged) {
+        if !noop::same_object(self.live, &merged) {
             entries[mine].time = Some(self.now.to_string());
         }
         managed::store(&mut merged, &mut entries);

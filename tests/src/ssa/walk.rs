@@ -1,7 +1,8 @@
 //! The schema-driven walks of structured-merge-diff over JSON objects: the field set an object
 //! specifies ([`to_field_set`]), the merge of an applied configuration into a live object
 //! ([`merge`]), the difference between two objects ([`compare`]), removing paths
-//! ([`remove_items`]) and the paths a re-apply may prune ([`prunable`]).
+//! ([`remove_items`]) and the paths a re-apply may prune ([`prunable`]). Checks for applies that
+//! change nothing are in [`super::noop`].
 //!
 //! How a position is treated follows its schema: granular maps and structs recurse, atomic maps
 //! and lists are leaves, `set` lists are keyed by value and `map` lists by their key fields
@@ -19,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// How a value at a schema position is walked.
-enum Shape<'s> {
+pub(crate) enum Shape<'s> {
     /// Replaced and owned as a whole.
     Leaf,
     /// Merged key by key.
@@ -28,7 +29,7 @@ enum Shape<'s> {
     Associative(&'s [String]),
 }
 
-fn shape<'s>(schema: SchemaNode<'s>, value: &Value) -> Shape<'s> {
+pub(crate) fn shape<'s>(schema: SchemaNode<'s>, value: &Value) -> Shape<'s> {
     match (schema.kind(), value) {
         (SchemaKind::Object | SchemaKind::Map, Value::Object(_)) if schema.map_type() == MapType::Granular => {
             Shape::Map
@@ -52,20 +53,20 @@ pub(crate) enum Level {
 }
 
 impl Level {
-    fn below(self, key: &str) -> Level {
+    pub(crate) fn below(self, key: &str) -> Level {
         match (self, key) {
             (Level::Root, "metadata") => Level::Metadata,
             _ => Level::Other,
         }
     }
 
-    fn skips(self, key: &str) -> bool {
+    pub(crate) fn skips(self, key: &str) -> bool {
         self == Level::Metadata && key == "managedFields"
     }
 }
 
 /// The schema of field `key` and its path element (sharing the schema's copy of the name).
-fn field<'s>(schema: SchemaNode<'s>, key: &str) -> (SchemaNode<'s>, Option<&'s Arc<str>>) {
+pub(crate) fn field<'s>(schema: SchemaNode<'s>, key: &str) -> (SchemaNode<'s>, Option<&'s Arc<str>>) {
     match schema.declared_field(key) {
         Some((name, child)) => (child, Some(name)),
         None => (schema.field_or_untyped(key), None),
@@ -76,7 +77,7 @@ fn field_element(name: Option<&Arc<str>>, key: &str) -> PathElement {
     PathElement::Field(name.cloned().unwrap_or_else(|| Arc::from(key)))
 }
 
-fn items_of(schema: SchemaNode<'_>) -> SchemaNode<'_> {
+pub(crate) fn items_of(schema: SchemaNode<'_>) -> SchemaNode<'_> {
     schema.items().unwrap_or_else(|| SchemaNode::untyped())
 }
 
@@ -222,7 +223,7 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn is_empty_container(value: &Value) -> bool {
+pub(crate) fn is_empty_container(value: &Value) -> bool {
     match value {
         Value::Object(m) => m.is_empty(),
         Value::Array(l) => l.is_empty(),
@@ -265,83 +266,14 @@ pub(crate) fn merge(live: &Value, applied: &Value, schema: SchemaNode<'_>, level
     }
 }
 
-/// Whether two objects are equal, `metadata.managedFields` aside.
-pub(crate) fn same_object(a: &Value, b: &Value) -> bool {
-    fn equal(a: &Value, b: &Value, level: Level) -> bool {
-        match (a, b) {
-            (Value::Object(x), Value::Object(y)) => {
-                let visible = |m: &Map<String, Value>| m.keys().filter(|k| !level.skips(k)).count();
-                visible(x) == visible(y)
-                    && x.iter()
-                        .filter(|(k, _)| !level.skips(k))
-                        .all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w, level.below(k))))
-            }
-            _ => values_equal(a, b),
-        }
-    }
-    equal(a, b, Level::Root)
-}
-
-/// True when merging `applied` into `live` would give `live` back: every applied value is
-/// already there, list items in the same relative order, and `live` has no explicit nulls (a
-/// merge drops them). Allocates nothing for maps and scalars.
-pub(crate) fn applies_cleanly(live: &Value, applied: &Value, schema: SchemaNode<'_>) -> bool {
-    fn no_nulls(value: &Value) -> bool {
-        match value {
-            Value::Null => false,
-            Value::Object(map) => map.values().all(no_nulls),
-            Value::Array(items) => items.iter().all(no_nulls),
-            _ => true,
-        }
-    }
-    no_nulls(live) && clean(live, applied, schema, Level::Root)
-}
-
-fn clean(live: &Value, applied: &Value, schema: SchemaNode<'_>, level: Level) -> bool {
-    let both_empty = is_empty_container(live) && is_empty_container(applied);
-    if both_empty || std::mem::discriminant(live) != std::mem::discriminant(applied) {
-        return values_equal(live, applied);
-    }
-    match (shape(schema, applied), live, applied) {
-        (Shape::Map, Value::Object(lhs), Value::Object(rhs)) => rhs.iter().all(|(key, right)| {
-            if level.skips(key) {
-                return true;
-            }
-            match lhs.get(key) {
-                // A null lands on nothing and is dropped.
-                None => right.is_null(),
-                Some(left) => !right.is_null() && clean(left, right, field(schema, key).0, level.below(key)),
-            }
-        }),
-        (Shape::Associative(keys), Value::Array(lhs), Value::Array(rhs)) => {
-            let items = items_of(schema);
-            let (Some(left), Some(right)) = (index_items(lhs, keys, items), index_items(rhs, keys, items)) else {
-                return false;
-            };
-            let mut last_position = None;
-            right.elements.iter().all(|element| {
-                let (Some(Some(l)), Some(Some(r))) = (left.by_element.get(element), right.by_element.get(element))
-                else {
-                    return false;
-                };
-                let position = left.elements.iter().position(|e| e == element);
-                let in_order = position > last_position;
-                last_position = position;
-                in_order && clean(l, r, items, Level::Other)
-            })
-        }
-        _ => values_equal(live, applied),
-    }
-}
-
 /// List items by path element; `None` marks a duplicated element.
-struct IndexedItems<'v> {
+pub(crate) struct IndexedItems<'v> {
     /// Distinct elements in list order.
-    elements: Vec<PathElement>,
-    by_element: BTreeMap<PathElement, Option<&'v Value>>,
+    pub(crate) elements: Vec<PathElement>,
+    pub(crate) by_element: BTreeMap<PathElement, Option<&'v Value>>,
 }
 
-fn index_items<'v>(items: &'v [Value], keys: &[String], schema: SchemaNode<'_>) -> Option<IndexedItems<'v>> {
+pub(crate) fn index_items<'v>(items: &'v [Value], keys: &[String], schema: SchemaNode<'_>) -> Option<IndexedItems<'v>> {
     let mut elements = Vec::with_capacity(items.len());
     let mut by_element: BTreeMap<PathElement, Option<&'v Value>> = BTreeMap::new();
     for item in items {
