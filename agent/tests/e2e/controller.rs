@@ -2,6 +2,7 @@
 //! scripted engine: triggers, timers, conditions, events, finalizers and dependencies.
 
 use crate::harness::*;
+use crate::proxy::{RecordingProxy, within_namespace};
 use clap::Parser;
 use kluctl_agent::config::Args;
 use kluctl_agent::engine::Identity;
@@ -22,16 +23,24 @@ struct Setup {
     metrics_port: u16,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    proxy: Option<RecordingProxy>,
     _work: tempfile::TempDir,
 }
 
 impl Setup {
     async fn new() -> Setup {
-        Self::with(&[]).await
+        Self::with(&[], false).await
     }
 
-    async fn with(extra: &[&str]) -> Setup {
-        let cluster = Cluster::start(ServerOptions::default()).await;
+    /// With `rbac`, the agent runs as its ServiceAccount with only the Role `agent install`
+    /// creates, through a recording proxy.
+    async fn with(extra: &[&str], rbac: bool) -> Setup {
+        let options = if rbac {
+            ServerOptions::default().rbac()
+        } else {
+            ServerOptions::default()
+        };
+        let cluster = Cluster::start(options).await;
         cluster.create_namespace(NS);
         let artifacts = Artifacts::start();
         let engine: SharedEngine = Arc::new(ScriptedEngine::default());
@@ -52,7 +61,27 @@ impl Setup {
         let mut config = Args::try_parse_from(argv).unwrap().validate().unwrap();
         config.fetch.backoff_min = Duration::from_millis(20);
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let client = cluster.admin.clone();
+        let (client, proxy) = if rbac {
+            for object in shared::crd::manifests::agent_manifests(&shared::crd::manifests::AgentInstallOptions::new(NS))
+            {
+                if object["kind"] != "Deployment" {
+                    cluster.server.create_object(object).expect("agent RBAC");
+                }
+            }
+            let user = format!("system:serviceaccount:{NS}:kluctl-agent");
+            let groups = [
+                "system:serviceaccounts",
+                &format!("system:serviceaccounts:{NS}"),
+                "system:authenticated",
+            ];
+            let token = cluster.server.token_for(&user, &groups);
+            let proxy = RecordingProxy::start(cluster.server.url()).await;
+            let kubeconfig = work.path().join("agent-kubeconfig");
+            proxy.write_kubeconfig(&kubeconfig, &user, &token, NS);
+            (client_for(&kubeconfig).await, Some(proxy))
+        } else {
+            (cluster.admin.clone(), None)
+        };
         let agent_engine = engine.clone();
         let task = tokio::spawn(async move {
             kluctl_agent::run(config, client, agent_engine, async {
@@ -68,6 +97,7 @@ impl Setup {
             metrics_port,
             shutdown: Some(shutdown),
             task: Some(task),
+            proxy,
             _work: work,
         }
     }
@@ -491,5 +521,31 @@ async fn invalid_specs_stall_until_fixed() {
         .await;
     s.cluster.patch_kd(NS, "app", json!({"spec": {"interval": "1h"}})).await;
     s.ready_at("app", 1).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn with_only_its_role_the_agent_stays_in_its_namespace() {
+    let s = Setup::with(&[], true).await;
+    s.cluster.create_namespace("other");
+    s.cluster.create_git_repository(NS, "repo", None).await;
+    s.cluster.create_git_repository("other", "repo", None).await;
+    s.publish(1).await;
+    let mut object = kd("app");
+    object.spec.delete = true;
+    s.cluster.create_kd(NS, &object).await;
+    s.ready_at("app", 1).await;
+    // A KluctlDeployment in another namespace is not the agent's business.
+    s.cluster.create_kd("other", &kd("foreign")).await;
+    s.cluster.kds(NS).delete("app", &Default::default()).await.unwrap();
+    s.cluster.wait_gone(NS, "app", WAIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(s.cluster.get_kd("other", "foreign").await.unwrap().status.is_none());
+    let seen = s.proxy.as_ref().unwrap().seen();
+    assert!(seen.len() > 5, "{seen:?}");
+    let outside: Vec<_> = seen.iter().filter(|r| !within_namespace(&r.path, NS)).collect();
+    assert!(outside.is_empty(), "requests outside {NS}: {outside:?}");
+    let denied: Vec<_> = seen.iter().filter(|r| r.status == 403).collect();
+    assert!(denied.is_empty(), "forbidden requests: {denied:?}");
     s.stop().await;
 }
