@@ -19,6 +19,7 @@ pub mod controller;
 pub mod dependencies;
 pub mod engine;
 pub mod events;
+pub mod logging;
 pub mod metrics;
 pub mod reconcile;
 pub mod server;

@@ -266,6 +266,8 @@ impl Fetcher {
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .connect_timeout(config.connect_timeout)
+            // A stalled transfer is retried instead of waiting for the reconcile deadline.
+            .read_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ArtifactError::Io {
                 step: "build the HTTP client".into(),

@@ -13,13 +13,13 @@ use shared::crd::{FINALIZER, reasons};
 use std::sync::Arc;
 use std::time::Duration;
 
-const NS: &str = "team";
-const WAIT: Duration = Duration::from_secs(20);
+pub const NS: &str = "team";
+pub const WAIT: Duration = Duration::from_secs(20);
 
-struct Setup {
-    cluster: Cluster,
-    artifacts: Artifacts,
-    engine: SharedEngine,
+pub struct Setup {
+    pub cluster: Cluster,
+    pub artifacts: Artifacts,
+    pub engine: SharedEngine,
     metrics_port: u16,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -28,13 +28,13 @@ struct Setup {
 }
 
 impl Setup {
-    async fn new() -> Setup {
+    pub async fn new() -> Setup {
         Self::with(&[], false).await
     }
 
     /// With `rbac`, the agent runs as its ServiceAccount with only the Role `agent install`
     /// creates, through a recording proxy.
-    async fn with(extra: &[&str], rbac: bool) -> Setup {
+    pub async fn with(extra: &[&str], rbac: bool) -> Setup {
         let options = if rbac {
             ServerOptions::default().rbac()
         } else {
@@ -104,11 +104,11 @@ impl Setup {
 
     /// Publishes revision `n` of the GitRepository `repo` (at `<commit>.tar.gz`, as
     /// source-controller names it) and writes its status.
-    async fn publish(&self, n: u32) -> kluctl_e2e::servers::artifact::Published {
+    pub async fn publish(&self, n: u32) -> kluctl_e2e::servers::artifact::Published {
         self.publish_files(n, &project_files(&revision(n))).await
     }
 
-    async fn publish_files(&self, n: u32, files: &[TreeFile]) -> kluctl_e2e::servers::artifact::Published {
+    pub async fn publish_files(&self, n: u32, files: &[TreeFile]) -> kluctl_e2e::servers::artifact::Published {
         let path = format!("gitrepository/{NS}/repo/{n:040x}.tar.gz");
         let published = self.artifacts.server.publish_at(&path, source_tarball(files));
         self.cluster
@@ -117,7 +117,7 @@ impl Setup {
         published
     }
 
-    async fn ready_at(&self, name: &str, n: u32) -> shared::crd::KluctlDeployment {
+    pub async fn ready_at(&self, name: &str, n: u32) -> shared::crd::KluctlDeployment {
         let rev = revision(n);
         self.cluster
             .wait_kd(NS, name, WAIT, |kd| {
@@ -127,7 +127,7 @@ impl Setup {
             .await
     }
 
-    async fn stop(mut self) {
+    pub async fn stop(mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

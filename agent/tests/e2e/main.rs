@@ -3,5 +3,6 @@
 //! scripted engine for the controller's behaviour).
 
 mod controller;
+mod gitops;
 mod harness;
 mod proxy;

@@ -15,9 +15,12 @@
 //!   parsed tolerantly into a [`SourceArtifact`]; legacy revision normalisation.
 //! - [`manifests`]: the agent's ServiceAccount, Role, RoleBinding and Deployment (namespaced RBAC
 //!   only), and the objects `gitops create` writes.
+//! - [`gitops`]: the cluster operations of the `gitops` commands (list rows, suspend, request a
+//!   reconcile and wait for it, delete, server-side apply).
 
 pub mod conditions;
 pub mod flux_source;
+pub mod gitops;
 pub mod kluctl_deployment;
 pub mod manifests;
 
