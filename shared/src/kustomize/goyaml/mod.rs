@@ -9,4 +9,6 @@ mod read;
 
 pub use emit::{go_yaml_key_cmp, write_document};
 pub use json::go_json_marshal;
-pub use read::{Document, ReadError, read_documents, read_single};
+pub use read::{
+    Document, ReadError, Resolution, read_documents, read_documents_with, read_single, read_single_with, resolve_text,
+};

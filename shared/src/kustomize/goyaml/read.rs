@@ -38,16 +38,31 @@ pub struct Document {
     pub line: usize,
 }
 
+/// Which YAML version's plain-scalar rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// yaml.v3 (resources, patches): only `true`/`false` are booleans.
+    V3,
+    /// yaml.v2, YAML 1.1 (kustomization files, read through `sigs.k8s.io/yaml`): `yes`, `no`,
+    /// `on`, `off`, `y`, `n` are booleans too.
+    V2,
+}
+
 /// Parses every document of a YAML stream. Empty documents (only comments, or a stray `---`)
 /// are dropped, as Kustomize drops them.
 pub fn read_documents(text: &str) -> Result<Vec<Document>, ReadError> {
+    read_documents_with(text, Resolution::V3)
+}
+
+/// [`read_documents`] with a choice of scalar rules.
+pub fn read_documents_with(text: &str, resolution: Resolution) -> Result<Vec<Document>, ReadError> {
     let mut options = granit_parser::Options::default();
     // Comments are not data; another crate may turn the `comments` feature on for everyone.
     options.set_emit_comments(false);
     let mut reader = Reader {
         parser: Parser::new_from_str_with_options(text, options),
         anchors: HashMap::new(),
-        peeked: None,
+        resolution,
     };
     let mut documents = Vec::new();
     loop {
@@ -75,7 +90,12 @@ pub fn read_documents(text: &str) -> Result<Vec<Document>, ReadError> {
 
 /// Parses a text that holds at most one document (`Value::Null` when it is empty).
 pub fn read_single(text: &str) -> Result<Value, ReadError> {
-    let mut documents = read_documents(text)?;
+    read_single_with(text, Resolution::V3)
+}
+
+/// [`read_single`] with a choice of scalar rules.
+pub fn read_single_with(text: &str, resolution: Resolution) -> Result<Value, ReadError> {
+    let mut documents = read_documents_with(text, resolution)?;
     match documents.len() {
         0 => Ok(Value::Null),
         1 => Ok(documents.remove(0).value),
@@ -90,14 +110,11 @@ pub fn read_single(text: &str) -> Result<Value, ReadError> {
 struct Reader<'a> {
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
-    peeked: Option<(Event<'a>, Span)>,
+    resolution: Resolution,
 }
 
 impl<'a> Reader<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), ReadError> {
-        if let Some(peeked) = self.peeked.take() {
-            return Ok(peeked);
-        }
         match self.parser.next_event() {
             Some(Ok(item)) => Ok(item),
             Some(Err(err)) => Err(ReadError::at(err.marker(), err.info())),
@@ -112,7 +129,7 @@ impl<'a> Reader<'a> {
     fn node(&mut self, event: Event<'a>, span: Span) -> Result<Value, ReadError> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let value = scalar(&text, style, tag.as_deref(), &span.start)?;
+                let value = scalar(&text, style, tag.as_deref(), &span.start, self.resolution)?;
                 if anchor != 0 {
                     self.anchors.insert(anchor, value.clone());
                 }
@@ -221,7 +238,13 @@ fn key_text(key: &Value) -> String {
     }
 }
 
-fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, mark: &Marker) -> Result<Value, ReadError> {
+fn scalar(
+    text: &str,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    mark: &Marker,
+    resolution: Resolution,
+) -> Result<Value, ReadError> {
     let core = tag.and_then(|t| t.core_suffix().map(str::to_string));
     if tag.is_some() && core.is_none() {
         // A custom tag (`!Ref x`): yaml.v3 leaves such scalars unresolved, as strings.
@@ -231,9 +254,9 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, mark: &Marker) -> R
     match core.as_deref() {
         Some("str") | Some("binary") => Ok(Value::String(text.to_string())),
         _ if quoted && core.is_none() => Ok(Value::String(text.to_string())),
-        None => resolve_plain(text, mark),
+        None => resolve_plain(text, mark, resolution),
         Some(kind) => {
-            let resolved = resolve_plain(text, mark)?;
+            let resolved = resolve_plain(text, mark, resolution)?;
             let fits = match kind {
                 "int" => resolved.is_i64() || resolved.is_u64(),
                 "float" => resolved.is_number(),
@@ -255,15 +278,19 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>, mark: &Marker) -> R
     }
 }
 
-/// Resolves a plain scalar with yaml.v3's rules (`resolve` in yaml.v3's resolve.go).
-pub fn resolve_plain(text: &str, mark: &Marker) -> Result<Value, ReadError> {
+/// Resolves a plain scalar with yaml.v3's rules (`resolve` in yaml.v3's resolve.go), plus the
+/// YAML 1.1 booleans for [`Resolution::V2`].
+fn resolve_plain(text: &str, mark: &Marker, resolution: Resolution) -> Result<Value, ReadError> {
     let first = text.as_bytes().first().copied();
+    let yaml11 = resolution == Resolution::V2;
     match first {
         None => return Ok(Value::Null),
         Some(b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~') => {
             return Ok(match text {
                 "true" | "True" | "TRUE" => Value::Bool(true),
                 "false" | "False" | "FALSE" => Value::Bool(false),
+                "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" if yaml11 => Value::Bool(true),
+                "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" if yaml11 => Value::Bool(false),
                 "~" | "null" | "Null" | "NULL" => Value::Null,
                 _ => Value::String(text.to_string()),
             });
@@ -314,6 +341,12 @@ pub fn resolve_plain(text: &str, mark: &Marker) -> Result<Value, ReadError> {
         }
     }
     Ok(Value::String(text.to_string()))
+}
+
+/// The value a plain scalar's text reads as (yaml.v3 rules); `None` for text no value can hold
+/// (infinity, NaN).
+pub fn resolve_text(text: &str) -> Option<Value> {
+    resolve_plain(text, &Marker::default(), Resolution::V3).ok()
 }
 
 fn float_value(f: f64, text: &str, mark: &Marker) -> Result<Value, ReadError> {
@@ -436,6 +469,12 @@ mod tests {
         let docs = read_documents("---\n# comment\n---\na: 1\n---\n").unwrap();
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0].line, 4);
+    }
+
+    #[test]
+    fn reads_yaml_1_1_booleans_in_v2_mode() {
+        let v = read_single_with("a: yes\nb: off\nc: y\n", Resolution::V2).unwrap();
+        assert_eq!(v, json!({"a": true, "b": false, "c": true}));
     }
 
     #[test]

@@ -1,0 +1,134 @@
+//! The steps Kustomize runs once, for the top kustomization: hash suffixes, name references,
+//! vars, dropping local-config objects, ordering, build metadata and the final clean-up of
+//! annotations (Kustomize rewrites every object's annotations as strings, dropping empty maps).
+
+use super::{Accumulator, Builder};
+use crate::kustomize::Reorder;
+use crate::kustomize::error::KustomizeError;
+use crate::kustomize::generators::content_hash;
+use crate::kustomize::kustfile::KustFile;
+use crate::kustomize::resource::{Origin, Resource};
+use crate::kustomize::transform::{nameref, sort, vars};
+use serde_json::{Map, Value};
+
+/// The label `buildMetadata: [managedByLabel]` adds, and the value kubectl's Kustomize gives it.
+const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kustomize-(devel)");
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
+
+pub(super) fn finish(builder: &Builder, kust: &KustFile, ra: Accumulator) -> Result<Vec<Value>, KustomizeError> {
+    let Accumulator {
+        mut resmap,
+        config,
+        vars: var_list,
+        ..
+    } = ra;
+    for resource in &mut resmap.resources {
+        if resource.needs_hash {
+            resource.store_previous_id();
+            let name = format!("{}-{}", resource.name(), content_hash(&resource.object));
+            resource.set_name(&name);
+        }
+    }
+    nameref::apply(&mut resmap, &config.name_reference).map_err(|e| kust.transform_error("nameReference", e))?;
+    vars::resolve(&mut resmap, &var_list, &config.var_reference).map_err(|e| kust.transform_error("vars", e))?;
+    resmap
+        .resources
+        .retain(|r| r.annotation(LOCAL_CONFIG_ANNOTATION).is_none());
+    let k = &kust.kustomization;
+    match (&k.sort_options, builder.options.reorder) {
+        (Some(options), _) if options.order == "legacy" => {
+            let (mut first, mut last) = sort::default_lists();
+            if let Some(custom) = &options.legacy_sort_options {
+                first = custom.order_first.clone();
+                last = custom.order_last.clone();
+            }
+            sort::legacy_sort(&mut resmap.resources, &first, &last);
+        }
+        (Some(_), _) => {}
+        (None, Reorder::Legacy) => {
+            let (first, last) = sort::default_lists();
+            sort::legacy_sort(&mut resmap.resources, &first, &last);
+        }
+        (None, Reorder::None) => {}
+    }
+    let metadata = &k.build_metadata;
+    for option in metadata {
+        if !matches!(option.as_str(), "originAnnotations" | "managedByLabel") {
+            return Err(if option == "transformerAnnotations" {
+                KustomizeError::Unsupported {
+                    kustomization: kust.display.clone(),
+                    field: "buildMetadata: transformerAnnotations".to_string(),
+                }
+            } else {
+                kust.error(
+                    "buildMetadata",
+                    format!("unknown option {option:?} (expected originAnnotations, managedByLabel or transformerAnnotations)"),
+                )
+            });
+        }
+    }
+    let origins = metadata.iter().any(|m| m == "originAnnotations");
+    let managed_by = metadata.iter().any(|m| m == "managedByLabel");
+    Ok(resmap
+        .resources
+        .into_iter()
+        .map(|mut resource| {
+            if managed_by {
+                let labels = resource
+                    .metadata_mut()
+                    .entry("labels")
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !labels.is_object() {
+                    *labels = Value::Object(Map::new());
+                }
+                if let Some(labels) = labels.as_object_mut() {
+                    labels.insert(MANAGED_BY.0.to_string(), Value::String(MANAGED_BY.1.to_string()));
+                }
+            }
+            finish_annotations(&mut resource, origins);
+            resource.object
+        })
+        .collect())
+}
+
+/// The `config.kubernetes.io/origin` annotation's text.
+fn origin_text(origin: &Origin) -> String {
+    match origin {
+        Origin::File { path } => format!("path: {path}\n"),
+        Origin::Generated { configured_in, kind } => {
+            format!("configuredIn: {configured_in}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n")
+        }
+    }
+}
+
+/// Rewrites annotations as Kustomize leaves them: string values, the origin when asked for,
+/// no empty map.
+fn finish_annotations(resource: &mut Resource, origins: bool) {
+    let origin = origins.then(|| resource.origin.as_ref().map(origin_text)).flatten();
+    let metadata = resource.metadata_mut();
+    let mut annotations: Map<String, Value> = match metadata.get("annotations") {
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    Value::Bool(b) => b.to_string(),
+                    Value::Number(n) => n.to_string(),
+                    other => crate::kustomize::goyaml::go_json_marshal(other),
+                };
+                (k.clone(), Value::String(text))
+            })
+            .collect(),
+        _ => Map::new(),
+    };
+    if let Some(origin) = origin {
+        annotations.insert(ORIGIN_ANNOTATION.to_string(), Value::String(origin));
+    }
+    if annotations.is_empty() {
+        metadata.shift_remove("annotations");
+    } else {
+        metadata.insert("annotations".to_string(), Value::Object(annotations));
+    }
+}

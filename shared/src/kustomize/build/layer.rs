@@ -1,0 +1,351 @@
+//! One kustomization layer: resources, configuration, components, generators, transformers.
+
+use super::resources::parse_resources;
+use super::{Accumulator, Builder};
+use crate::kustomize::config;
+use crate::kustomize::error::{KustomizeError, Position};
+use crate::kustomize::generators::{self, FileSource, GeneratorKind};
+use crate::kustomize::goyaml;
+use crate::kustomize::kustfile::KustFile;
+use crate::kustomize::loader::PathError;
+use crate::kustomize::transform::affix::{self, Affix};
+use crate::kustomize::transform::patches::{self, Patch, PatchOptions};
+use crate::kustomize::transform::{images, metadata, namespace, replacements, replicas, vars};
+use crate::kustomize::types::{FieldSpec, Replacement};
+use std::path::{Path, PathBuf};
+
+/// Files of one kustomization, for generators.
+struct KustFiles<'a> {
+    builder: &'a Builder<'a>,
+    kust: &'a KustFile,
+}
+
+impl FileSource for KustFiles<'_> {
+    fn read(&self, entry: &str) -> Result<Vec<u8>, String> {
+        self.builder.read_file(self.kust, entry).map(|(_, bytes)| bytes)
+    }
+}
+
+impl Builder<'_> {
+    /// Resolves and reads a file listed by a kustomization; the error is user-facing.
+    pub(crate) fn read_file(&self, kust: &KustFile, entry: &str) -> Result<(PathBuf, Vec<u8>), String> {
+        let shown = self.loader.display(&kust.dir.join(entry));
+        let path = self
+            .loader
+            .resolve_file(&kust.dir, entry)
+            .map_err(|e| e.describe(entry, &shown))?;
+        if path.is_dir() {
+            return Err(format!("{entry:?} is a directory, not a file"));
+        }
+        let bytes = self.loader.read(&path).map_err(|e| e.describe(entry, &shown))?;
+        Ok((path, bytes))
+    }
+
+    fn read_text(&self, kust: &KustFile, field: &str, entry: &str) -> Result<(PathBuf, String), KustomizeError> {
+        let (path, bytes) = self.read_file(kust, entry).map_err(|e| kust.error(field, e))?;
+        let text = String::from_utf8(bytes).map_err(|_| kust.error(field, format!("{entry:?} is not UTF-8 text")))?;
+        Ok((path, text))
+    }
+
+    /// Builds one layer into `ra`.
+    pub(crate) fn accumulate(&mut self, kust: &KustFile, ra: &mut Accumulator) -> Result<(), KustomizeError> {
+        self.accumulate_resources(kust, ra)?;
+        self.merge_configurations(kust, ra)?;
+        for (i, entry) in kust.kustomization.components.iter().enumerate() {
+            let field = format!("components[{i}]");
+            let dir = self.resolve_dir(kust, &field, entry)?;
+            let component = self.load_nested(kust, &field, entry, &dir)?;
+            if !component.is_component() {
+                return Err(kust.error(
+                    field,
+                    format!("{entry:?} is a Kustomization, but components must be of kind Component"),
+                ));
+            }
+            self.chain.push(dir);
+            let result = self.accumulate(&component, ra);
+            self.chain.pop();
+            result?;
+        }
+        self.run_generators(kust, ra)?;
+        self.run_transformers(kust, ra)?;
+        for var in &kust.kustomization.vars {
+            if ra.vars.iter().any(|v| v.name == var.name) {
+                return Err(kust.error("vars", format!("var {:?} is declared more than once", var.name)));
+            }
+            vars::bind(&mut ra.resmap, var).map_err(|e| kust.error("vars", e))?;
+            ra.vars.push(var.clone());
+        }
+        Ok(())
+    }
+
+    fn resolve_dir(&self, kust: &KustFile, field: &str, entry: &str) -> Result<PathBuf, KustomizeError> {
+        let shown = self.loader.display(&kust.dir.join(entry));
+        let path = self
+            .loader
+            .resolve(&kust.dir, entry)
+            .map_err(|e| kust.error(field, e.describe(entry, &shown)))?;
+        if !path.is_dir() {
+            return Err(kust.error(field, format!("{entry:?} is not a directory")));
+        }
+        Ok(path)
+    }
+
+    fn accumulate_resources(&mut self, kust: &KustFile, ra: &mut Accumulator) -> Result<(), KustomizeError> {
+        for entry in &kust.kustomization.resources {
+            let field = "resources";
+            let shown = self.loader.display(&kust.dir.join(entry));
+            let path = self
+                .loader
+                .resolve(&kust.dir, entry)
+                .map_err(|e| kust.error(field, e.describe(entry, &shown)))?;
+            if path.is_dir() {
+                let child = self.load_nested(kust, field, entry, &path)?;
+                if child.is_component() {
+                    return Err(kust.error(
+                        field,
+                        format!("{entry:?} is a Component; list it under components, not resources"),
+                    ));
+                }
+                let mut child_ra = Accumulator::new();
+                self.chain.push(path);
+                let result = self.accumulate(&child, &mut child_ra);
+                self.chain.pop();
+                result?;
+                ra.resmap
+                    .append_all(child_ra.resmap.resources)
+                    .map_err(|e| kust.transform_error(field, format!("{entry:?}: {e}")))?;
+                if child_ra.custom_config {
+                    ra.config.merge(&child_ra.config).map_err(|e| kust.error(field, e))?;
+                    ra.custom_config = true;
+                }
+                for var in child_ra.vars {
+                    if ra.vars.iter().any(|v| v.name == var.name) {
+                        return Err(kust.error(field, format!("var {:?} is declared more than once", var.name)));
+                    }
+                    ra.vars.push(var);
+                }
+                continue;
+            }
+            if self.options.restrict_files_to_kustomization_dir() && !path.starts_with(&kust.dir) {
+                return Err(kust.error(field, PathError::OutsideKustomization.describe(entry, &shown)));
+            }
+            let bytes = self
+                .loader
+                .read(&path)
+                .map_err(|e| kust.error(field, e.describe(entry, &shown)))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| kust.error(field, format!("{entry:?} is not UTF-8 text")))?;
+            let origin = relative_path(&self.top, &path);
+            let resources = parse_resources(&text, &origin).map_err(|p| KustomizeError::ParseYaml {
+                kustomization: kust.display.clone(),
+                field: field.to_string(),
+                file: self.loader.display(&path),
+                position: Position {
+                    line: p.line.and_then(|l| u32::try_from(l).ok()),
+                    column: p.column.and_then(|c| u32::try_from(c).ok()),
+                },
+                message: p.message,
+            })?;
+            ra.resmap
+                .append_all(resources)
+                .map_err(|e| kust.transform_error(field, format!("{entry:?}: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn merge_configurations(&self, kust: &KustFile, ra: &mut Accumulator) -> Result<(), KustomizeError> {
+        for entry in &kust.kustomization.configurations {
+            let (_, text) = self.read_text(kust, "configurations", entry)?;
+            let extra = config::parse(&text).map_err(|e| kust.error("configurations", format!("{entry:?}: {e}")))?;
+            ra.config
+                .merge(&extra)
+                .map_err(|e| kust.error("configurations", format!("{entry:?}: {e}")))?;
+            ra.custom_config = true;
+        }
+        for entry in &kust.kustomization.crds {
+            let (_, text) = self.read_text(kust, "crds", entry)?;
+            let value = goyaml::read_single(&text)
+                .map_err(|e| kust.error("crds", format!("{entry:?}:{}:{}: {}", e.line, e.column, e.message)))?;
+            let extra =
+                config::config_from_crd_schemas(&value).map_err(|e| kust.error("crds", format!("{entry:?}: {e}")))?;
+            ra.config
+                .merge(&extra)
+                .map_err(|e| kust.error("crds", format!("{entry:?}: {e}")))?;
+            ra.custom_config = true;
+        }
+        Ok(())
+    }
+
+    fn run_generators(&self, kust: &KustFile, ra: &mut Accumulator) -> Result<(), KustomizeError> {
+        let files = KustFiles { builder: self, kust };
+        let configured_in = match &kust.file {
+            Some(file) => relative_path(&self.top, file),
+            None => relative_path(&self.top, &kust.dir.join("kustomization.yaml")),
+        };
+        for (kind, list) in [
+            (GeneratorKind::ConfigMap, &kust.kustomization.config_map_generator),
+            (GeneratorKind::Secret, &kust.kustomization.secret_generator),
+        ] {
+            for (i, args) in list.iter().enumerate() {
+                let field = format!("{}[{i}]", kind.field());
+                let resource = generators::generate(
+                    kind,
+                    args,
+                    kust.kustomization.generator_options.as_ref(),
+                    &files,
+                    configured_in.clone(),
+                )
+                .map_err(|e| kust.error(field.clone(), e))?;
+                ra.resmap.absorb(resource).map_err(|e| kust.transform_error(field, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn run_transformers(&self, kust: &KustFile, ra: &mut Accumulator) -> Result<(), KustomizeError> {
+        let k = &kust.kustomization;
+        for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
+            let field = format!("patchesStrategicMerge[{i}]");
+            let text = self.patch_text(kust, &field, entry)?;
+            let Patch::Strategic(list) = patches::parse(&text).map_err(|e| kust.error(field.clone(), e))? else {
+                return Err(kust.error(field, "expected a strategic merge patch, found a JSON patch"));
+            };
+            for patch in &list {
+                let parsed = Patch::Strategic(vec![patch.clone()]);
+                patches::apply(&mut ra.resmap, &parsed, None, PatchOptions::default())
+                    .map_err(|e| kust.transform_error(field.clone(), e))?;
+            }
+        }
+        for (i, entry) in k.patches.iter().enumerate() {
+            let field = format!("patches[{i}]");
+            let text = if entry.path.is_empty() {
+                entry.patch.clone()
+            } else {
+                self.read_text(kust, &field, &entry.path)?.1
+            };
+            let parsed = patches::parse(&text).map_err(|e| kust.error(field.clone(), e))?;
+            let options = PatchOptions {
+                allow_name_change: entry.options.get("allowNameChange").copied().unwrap_or(false),
+                allow_kind_change: entry.options.get("allowKindChange").copied().unwrap_or(false),
+            };
+            patches::apply(&mut ra.resmap, &parsed, entry.target.as_ref(), options)
+                .map_err(|e| kust.transform_error(field, e))?;
+        }
+        let config = &ra.config;
+        namespace::apply(&mut ra.resmap, &k.namespace, &config.namespace)
+            .map_err(|e| kust.transform_error("namespace", e))?;
+        affix::apply(&mut ra.resmap, Affix::Prefix, &k.name_prefix, &config.name_prefix)
+            .map_err(|e| kust.transform_error("namePrefix", e))?;
+        affix::apply(&mut ra.resmap, Affix::Suffix, &k.name_suffix, &config.name_suffix)
+            .map_err(|e| kust.transform_error("nameSuffix", e))?;
+        for (i, label) in k.labels.iter().enumerate() {
+            let field = format!("labels[{i}]");
+            let mut specs: Vec<FieldSpec> = label.fields.clone();
+            if label.include_selectors {
+                config::merge_specs(&mut specs, &config.common_labels).map_err(|e| kust.error(field.clone(), e))?;
+            } else {
+                let metadata_labels = FieldSpec {
+                    path: "metadata/labels".into(),
+                    create: true,
+                    ..FieldSpec::default()
+                };
+                config::merge_specs(&mut specs, &[metadata_labels]).map_err(|e| kust.error(field.clone(), e))?;
+                if label.include_templates {
+                    config::merge_specs(&mut specs, &config.template_labels)
+                        .map_err(|e| kust.error(field.clone(), e))?;
+                }
+            }
+            metadata::apply(&mut ra.resmap, &label.pairs, &specs).map_err(|e| kust.transform_error(field, e))?;
+        }
+        metadata::apply(&mut ra.resmap, &k.common_labels, &config.common_labels)
+            .map_err(|e| kust.transform_error("commonLabels", e))?;
+        metadata::apply(&mut ra.resmap, &k.common_annotations, &config.common_annotations)
+            .map_err(|e| kust.transform_error("commonAnnotations", e))?;
+        for (i, entry) in k.patches_json6902.iter().enumerate() {
+            let field = format!("patchesJson6902[{i}]");
+            let target = entry
+                .target
+                .as_ref()
+                .filter(|t| !t.name.is_empty())
+                .ok_or_else(|| kust.error(field.clone(), "a JSON 6902 patch needs a target with a name"))?;
+            let text = match (entry.path.is_empty(), entry.patch.is_empty()) {
+                (false, true) => self.read_text(kust, &field, &entry.path)?.1,
+                (true, false) => entry.patch.clone(),
+                (false, false) => return Err(kust.error(field, "give a path or a patch, not both")),
+                (true, true) => return Err(kust.error(field, "a JSON 6902 patch needs a path or a patch")),
+            };
+            let Patch::Json(ops) = patches::parse(&text).map_err(|e| kust.error(field.clone(), e))? else {
+                return Err(kust.error(field, "expected a JSON 6902 patch (a list of operations)"));
+            };
+            patches::apply_json6902(&mut ra.resmap, &ops, target).map_err(|e| kust.transform_error(field, e))?;
+        }
+        for (i, replica) in k.replicas.iter().enumerate() {
+            replicas::apply(&mut ra.resmap, replica, &config.replicas)
+                .map_err(|e| kust.transform_error(format!("replicas[{i}]"), e))?;
+        }
+        for (i, image) in k.images.iter().enumerate() {
+            images::apply(&mut ra.resmap, image, &config.images)
+                .map_err(|e| kust.transform_error(format!("images[{i}]"), e))?;
+        }
+        let replacements = self.load_replacements(kust)?;
+        replacements::apply(&mut ra.resmap, &replacements).map_err(|e| kust.transform_error("replacements", e))?;
+        Ok(())
+    }
+
+    /// A `patchesStrategicMerge` entry is a file, or the patch itself written inline.
+    fn patch_text(&self, kust: &KustFile, field: &str, entry: &str) -> Result<String, KustomizeError> {
+        let inline = entry.contains('\n') || (entry.contains(':') && !kust.dir.join(entry).exists());
+        if inline {
+            return Ok(entry.to_string());
+        }
+        Ok(self.read_text(kust, field, entry)?.1)
+    }
+
+    fn load_replacements(&self, kust: &KustFile) -> Result<Vec<Replacement>, KustomizeError> {
+        let mut out = Vec::new();
+        for (i, field) in kust.kustomization.replacements.iter().enumerate() {
+            let name = format!("replacements[{i}]");
+            if field.path.is_empty() {
+                out.push(Replacement {
+                    source: field.source.clone(),
+                    targets: field.targets.clone(),
+                });
+                continue;
+            }
+            if field.source.is_some() || !field.targets.is_empty() {
+                return Err(kust.error(name, "give a path or an inline replacement, not both"));
+            }
+            let (_, text) = self.read_text(kust, &name, &field.path)?;
+            let mut value = goyaml::read_single(&text).map_err(|e| {
+                kust.error(
+                    name.clone(),
+                    format!("{}:{}:{}: {}", field.path, e.line, e.column, e.message),
+                )
+            })?;
+            crate::kustomize::types_case::canonicalize_replacements(&mut value);
+            let list = if value.is_array() {
+                value
+            } else {
+                serde_json::Value::Array(vec![value])
+            };
+            let parsed: Vec<Replacement> = serde_json::from_value(list)
+                .map_err(|e| kust.error(name.clone(), format!("{}: invalid replacement: {e}", field.path)))?;
+            out.extend(parsed);
+        }
+        Ok(out)
+    }
+}
+
+/// `path` relative to `base`, with `..` where needed and `/` separators.
+pub(crate) fn relative_path(base: &Path, path: &Path) -> String {
+    let base: Vec<_> = base.components().collect();
+    let target: Vec<_> = path.components().collect();
+    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = std::iter::repeat_n("..".to_string(), base.len() - common).collect();
+    parts.extend(
+        target[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().to_string()),
+    );
+    parts.join("/")
+}

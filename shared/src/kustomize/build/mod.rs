@@ -1,0 +1,114 @@
+//! The build of one kustomization tree (Kustomize's `KustTarget`): accumulate resources depth
+//! first (files, then bases, each base built on its own), merge transformer configuration, add
+//! components, run generators and this layer's transformers; at the top, append hash suffixes,
+//! fix name references, resolve vars, drop local-config objects, sort and finish.
+
+mod finish;
+mod layer;
+mod resources;
+
+use super::BuildOptions;
+use super::config::{self, TransformerConfig};
+use super::error::KustomizeError;
+use super::kustfile::{self, KustFile};
+use super::loader::Loader;
+use super::resmap::ResMap;
+use super::types::Var;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// What a kustomization layer hands to the one that includes it.
+pub(crate) struct Accumulator {
+    pub resmap: ResMap,
+    pub config: TransformerConfig,
+    /// Whether `config` differs from the built-in one (so merging it is worth the time).
+    pub custom_config: bool,
+    pub vars: Vec<Var>,
+}
+
+impl Accumulator {
+    fn new() -> Self {
+        Accumulator {
+            resmap: ResMap::default(),
+            config: config::defaults().clone(),
+            custom_config: false,
+            vars: Vec::new(),
+        }
+    }
+}
+
+/// One build.
+pub(crate) struct Builder<'a> {
+    pub options: &'a BuildOptions,
+    pub loader: Loader,
+    /// The top kustomization's directory (origins are relative to it).
+    pub top: PathBuf,
+    /// Directories of the kustomizations being built, outermost first (to find cycles).
+    pub chain: Vec<PathBuf>,
+}
+
+/// Builds the kustomization in `dir` (canonical, inside the loader's root).
+pub(crate) fn build(options: &BuildOptions, loader: Loader, dir: &Path) -> Result<Vec<Value>, KustomizeError> {
+    let mut builder = Builder {
+        options,
+        loader,
+        top: dir.to_path_buf(),
+        chain: vec![dir.to_path_buf()],
+    };
+    let kust = builder.load_top(dir)?;
+    let mut accumulator = Accumulator::new();
+    builder.accumulate(&kust, &mut accumulator)?;
+    finish::finish(&builder, &kust, accumulator)
+}
+
+impl Builder<'_> {
+    /// The top kustomization, generated when the directory has none and the options allow it.
+    fn load_top(&self, dir: &Path) -> Result<KustFile, KustomizeError> {
+        match kustfile::find_file(&self.loader, dir)? {
+            Some(path) => kustfile::load(&self.loader, dir, &path),
+            None if self.options.auto_kustomization => {
+                let resources = super::autogen::resources_for_directory(dir)
+                    .map_err(|e| KustomizeError::load(&self.loader.display(dir), "resources", e))?;
+                let display = format!("{} (generated kustomization)", self.loader.display(dir));
+                kustfile::from_value(
+                    dir.to_path_buf(),
+                    display,
+                    serde_json::json!({ "resources": resources }),
+                )
+            }
+            None => Err(KustomizeError::load(
+                &self.loader.display(dir),
+                "kustomization",
+                format!(
+                    "no kustomization file in this directory (expected one of {})",
+                    kustfile::KUSTOMIZATION_FILE_NAMES.join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Loads the kustomization of a base or component directory, refusing cycles.
+    fn load_nested(&self, parent: &KustFile, field: &str, entry: &str, dir: &Path) -> Result<KustFile, KustomizeError> {
+        if let Some(visited) = self.chain.iter().find(|visited| visited.starts_with(dir)) {
+            return Err(parent.error(
+                field,
+                format!(
+                    "{entry:?} ({}) contains a kustomization that is already being built ({}): the \
+                     kustomizations form a cycle",
+                    self.loader.display(dir),
+                    self.loader.display(visited)
+                ),
+            ));
+        }
+        match kustfile::find_file(&self.loader, dir)? {
+            Some(path) => kustfile::load(&self.loader, dir, &path),
+            None => Err(parent.error(
+                field,
+                format!(
+                    "{entry:?} is a directory without a kustomization file (expected one of {})",
+                    kustfile::KUSTOMIZATION_FILE_NAMES.join(", ")
+                ),
+            )),
+        }
+    }
+}

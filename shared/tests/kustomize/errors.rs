@@ -1,0 +1,1 @@
+//! Bad input and safety: every error names the kustomization and the field.
