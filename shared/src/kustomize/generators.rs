@@ -162,8 +162,20 @@ fn kind_name(kind: GeneratorKind) -> &'static str {
     }
 }
 
+/// Base64 as Kustomize writes generated data: lines of 70 characters, each ending in a newline,
+/// once the text is 70 characters or longer (kyaml's `encodeBase64`).
 fn base64_encode(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    const LINE: usize = 70;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if encoded.len() < LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    for chunk in encoded.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 /// Env files first, then literals, then files, as Kustomize's KV loader reads them.
@@ -380,6 +392,14 @@ mod tests {
         );
         assert_eq!(cm.object["binaryData"], json!({"bin.dat": "//4="}));
         assert_eq!(content_hash(&cm.object), "4kc2d5t4kg");
+    }
+
+    #[test]
+    fn wraps_long_base64_like_kustomize() {
+        assert_eq!(base64_encode(b"short"), "c2hvcnQ=");
+        let wrapped = base64_encode(&[b'x'; 60]);
+        assert_eq!(wrapped.lines().map(str::len).collect::<Vec<_>>(), vec![70, 10]);
+        assert!(wrapped.ends_with('\n'));
     }
 
     #[test]

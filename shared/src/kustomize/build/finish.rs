@@ -87,9 +87,25 @@ pub(super) fn finish(builder: &Builder, kust: &KustFile, ra: Accumulator) -> Res
                 }
             }
             finish_annotations(&mut resource, origins);
+            normalize_numbers(&mut resource.object);
             resource.object
         })
         .collect())
+}
+
+/// Whole floats become integers, as they do in Kustomize's JSON round trip (`2.0` prints and
+/// reads back as `2`).
+fn normalize_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(integer) = crate::kustomize::goyaml::integral(n) {
+                *value = Value::Number(integer);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize_numbers),
+        Value::Object(map) => map.values_mut().for_each(normalize_numbers),
+        _ => {}
+    }
 }
 
 /// The `config.kubernetes.io/origin` annotation's text.

@@ -5,6 +5,8 @@
 mod emit;
 mod json;
 mod number;
+
+pub use number::integral;
 mod read;
 
 pub use emit::{go_yaml_key_cmp, write_document};

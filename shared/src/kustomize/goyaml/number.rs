@@ -161,6 +161,22 @@ pub fn go_json_float(f: f64) -> String {
     out
 }
 
+/// The integer a float becomes after Kustomize's JSON round trip (`2.0` is `2`), if it does.
+pub fn integral(number: &Number) -> Option<Number> {
+    let f = number.as_f64()?;
+    if !number.is_f64() {
+        return None;
+    }
+    let json = go_json_float(f);
+    if json.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    json.parse::<i64>()
+        .map(Number::from)
+        .or_else(|_| json.parse::<u64>().map(Number::from))
+        .ok()
+}
+
 /// How yaml.v2 prints a number after the JSON round trip: integral JSON text that fits 64 bits
 /// stays an integer, everything else is a float in `%g` form.
 pub fn yaml_number_text(number: &Number) -> String {

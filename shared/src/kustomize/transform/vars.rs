@@ -97,9 +97,29 @@ pub fn resolve(resmap: &mut ResMap, vars: &[Var], specs: &[FieldSpec]) -> Result
     Ok(())
 }
 
+/// `ports[0]` reads as `ports`, `0` (kyaml's `convertSliceIndex`).
+fn slice_indexes(parts: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in parts {
+        if let Some(open) = part.rfind('[')
+            && part.ends_with(']')
+            && part[open + 1..part.len() - 1].bytes().all(|b| b.is_ascii_digit())
+            && part.len() > open + 2
+        {
+            if open > 0 {
+                out.push(part[..open].to_string());
+            }
+            out.push(part[open + 1..part.len() - 1].to_string());
+        } else {
+            out.push(part);
+        }
+    }
+    out
+}
+
 fn lookup<'a>(object: &'a Value, path: &str) -> Option<&'a Value> {
     let mut node = object;
-    for part in split_dotted(path) {
+    for part in slice_indexes(split_dotted(path)) {
         node = match node {
             Value::Object(map) => map.get(&part)?,
             Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
@@ -190,6 +210,13 @@ fn display(value: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn reads_slice_indexes_in_field_paths() {
+        let object = json!({"spec": {"ports": [{"port": 80}, {"port": 443}]}});
+        assert_eq!(lookup(&object, "spec.ports[1].port"), Some(&json!(443)));
+        assert_eq!(lookup(&object, "spec.ports.0.port"), Some(&json!(80)));
+    }
 
     #[test]
     fn expands_like_kubernetes() {
