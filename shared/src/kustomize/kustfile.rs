@@ -34,8 +34,6 @@ const UNSUPPORTED: &[&str] = &[
     "helmGlobals",
     "helmCharts",
     "helmChartInflationGenerator",
-    "generators",
-    "transformers",
     "validators",
 ];
 

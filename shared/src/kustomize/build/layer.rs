@@ -11,7 +11,7 @@ use crate::kustomize::loader::PathError;
 use crate::kustomize::transform::affix::{self, Affix};
 use crate::kustomize::transform::patches::{self, Patch, PatchOptions};
 use crate::kustomize::transform::{images, metadata, namespace, replacements, replicas, vars};
-use crate::kustomize::types::{FieldSpec, Replacement};
+use crate::kustomize::types::{FieldSpec, Replacement, ReplacementField};
 use std::path::{Path, PathBuf};
 
 /// Files of one kustomization, for generators.
@@ -67,7 +67,9 @@ impl Builder<'_> {
             result?;
         }
         self.run_generators(kust, ra)?;
+        self.run_generator_plugins(kust, ra)?;
         self.run_transformers(kust, ra)?;
+        self.run_transformer_plugins(kust, ra)?;
         for var in &kust.kustomization.vars {
             if ra.vars.iter().any(|v| v.name == var.name) {
                 return Err(kust.error("vars", format!("var {:?} is declared more than once", var.name)));
@@ -91,8 +93,18 @@ impl Builder<'_> {
     }
 
     fn accumulate_resources(&mut self, kust: &KustFile, ra: &mut Accumulator) -> Result<(), KustomizeError> {
-        for entry in &kust.kustomization.resources {
-            let field = "resources";
+        self.accumulate_entries(kust, "resources", &kust.kustomization.resources, ra)
+    }
+
+    /// Reads files and builds directories listed in `field` (resources, or plugin configurations).
+    pub(crate) fn accumulate_entries(
+        &mut self,
+        kust: &KustFile,
+        field: &str,
+        entries: &[String],
+        ra: &mut Accumulator,
+    ) -> Result<(), KustomizeError> {
+        for entry in entries {
             let shown = self.loader.display(&kust.dir.join(entry));
             let path = self
                 .loader
@@ -103,7 +115,7 @@ impl Builder<'_> {
                 if child.is_component() {
                     return Err(kust.error(
                         field,
-                        format!("{entry:?} is a Component; list it under components, not resources"),
+                        format!("{entry:?} is a Component; list it under components, not {field}"),
                     ));
                 }
                 let mut child_ra = Accumulator::new();
@@ -302,9 +314,19 @@ impl Builder<'_> {
     }
 
     fn load_replacements(&self, kust: &KustFile) -> Result<Vec<Replacement>, KustomizeError> {
+        self.expand_replacements(kust, "replacements", &kust.kustomization.replacements)
+    }
+
+    /// Inline replacements, and those read from `path` entries.
+    pub(crate) fn expand_replacements(
+        &self,
+        kust: &KustFile,
+        list_field: &str,
+        list: &[ReplacementField],
+    ) -> Result<Vec<Replacement>, KustomizeError> {
         let mut out = Vec::new();
-        for (i, field) in kust.kustomization.replacements.iter().enumerate() {
-            let name = format!("replacements[{i}]");
+        for (i, field) in list.iter().enumerate() {
+            let name = format!("{list_field}[{i}]");
             if field.path.is_empty() {
                 out.push(Replacement {
                     source: field.source.clone(),

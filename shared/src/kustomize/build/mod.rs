@@ -5,6 +5,7 @@
 
 mod finish;
 mod layer;
+mod plugins;
 mod resources;
 
 use super::BuildOptions;
