@@ -246,10 +246,16 @@ impl Builder<'_> {
         let config = &ra.config;
         namespace::apply(&mut ra.resmap, &k.namespace, &config.namespace)
             .map_err(|e| kust.transform_error("namespace", e))?;
-        affix::apply(&mut ra.resmap, Affix::Prefix, &k.name_prefix, &config.name_prefix)
-            .map_err(|e| kust.transform_error("namePrefix", e))?;
-        affix::apply(&mut ra.resmap, Affix::Suffix, &k.name_suffix, &config.name_suffix)
-            .map_err(|e| kust.transform_error("nameSuffix", e))?;
+        // An empty prefix or suffix configures no transformer at all in Kustomize, so the layer
+        // leaves no trace in the resources' affix history (which name references compare).
+        if !k.name_prefix.is_empty() {
+            affix::apply(&mut ra.resmap, Affix::Prefix, &k.name_prefix, &config.name_prefix)
+                .map_err(|e| kust.transform_error("namePrefix", e))?;
+        }
+        if !k.name_suffix.is_empty() {
+            affix::apply(&mut ra.resmap, Affix::Suffix, &k.name_suffix, &config.name_suffix)
+                .map_err(|e| kust.transform_error("nameSuffix", e))?;
+        }
         for (i, label) in k.labels.iter().enumerate() {
             let field = format!("labels[{i}]");
             let mut specs: Vec<FieldSpec> = label.fields.clone();

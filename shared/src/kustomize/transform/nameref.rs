@@ -67,12 +67,7 @@ pub fn apply(resmap: &mut ResMap, references: &[NameReference]) -> Result<(), St
                     subset: &subset,
                 };
                 let mut set = |node: &mut Value| context.set(node);
-                fieldspec::apply(&mut referrer.object, spec, Create::Nothing, &mut set).map_err(|e| {
-                    format!(
-                        "updating name reference in {:?} of {}: {e}",
-                        spec.path, candidates[index].cur
-                    )
-                })?;
+                fieldspec::apply(&mut referrer.object, spec, Create::Nothing, &mut set)?;
             }
         }
     }
