@@ -145,12 +145,14 @@ pub fn generate(
         _ => Behavior::Unspecified,
     };
     resource.needs_hash = !options.disable_name_suffix_hash;
-    resource.origin = Some(Origin::Generated {
+    resource.origin = Some(Origin::Configured {
         configured_in,
         kind: match kind {
             GeneratorKind::ConfigMap => "ConfigMapGenerator",
             GeneratorKind::Secret => "SecretGenerator",
-        },
+        }
+        .to_string(),
+        name: None,
     });
     Ok(resource)
 }

@@ -245,6 +245,19 @@ fn validate(file: &KustFile, map: &Map<String, Value>) -> Result<(), KustomizeEr
             }
         }
     }
+    for option in &k.build_metadata {
+        if !matches!(
+            option.as_str(),
+            "originAnnotations" | "transformerAnnotations" | "managedByLabel"
+        ) {
+            return Err(file.error(
+                "buildMetadata",
+                format!(
+                    "unknown option {option:?} (expected originAnnotations, transformerAnnotations or managedByLabel)"
+                ),
+            ));
+        }
+    }
     if let Some(sort) = &k.sort_options {
         match sort.order.as_str() {
             "legacy" | "fifo" => {}

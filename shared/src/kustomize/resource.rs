@@ -19,18 +19,60 @@ pub enum Behavior {
     Replace,
 }
 
-/// Where a resource came from, for the `config.kubernetes.io/origin` annotation.
+/// Where a resource came from (the `config.kubernetes.io/origin` annotation), or which
+/// transformer changed it (`alpha.config.kubernetes.io/transformations`). Paths are relative to
+/// the top kustomization's directory, written as the kustomizations name them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// Read from a file; the path is relative to the top kustomization's directory.
+    /// Read from a file.
     File { path: String },
-    /// Made by a generator configured in a kustomization file.
-    Generated {
-        /// The kustomization file, relative to the top kustomization's directory.
+    /// Made or changed by a built-in generator or transformer configured in a file.
+    Configured {
+        /// The kustomization (or plugin configuration) file.
         configured_in: String,
-        /// `ConfigMapGenerator` or `SecretGenerator`.
-        kind: &'static str,
+        /// `ConfigMapGenerator`, `PrefixTransformer`, ...
+        kind: String,
+        /// The plugin configuration's `metadata.name`, for `generators`/`transformers` entries.
+        name: Option<String>,
     },
+}
+
+impl Origin {
+    /// The annotation's YAML text.
+    pub fn to_yaml(&self, indent: &str) -> String {
+        match self {
+            Origin::File { path } => format!("{indent}path: {path}\n"),
+            Origin::Configured {
+                configured_in,
+                kind,
+                name,
+            } => {
+                let mut text = format!(
+                    "{indent}configuredIn: {configured_in}\n{indent}configuredBy:\n{indent}  apiVersion: builtin\n{indent}  kind: {kind}\n"
+                );
+                if let Some(name) = name {
+                    text.push_str(&format!("{indent}  name: {name}\n"));
+                }
+                text
+            }
+        }
+    }
+}
+
+/// Go's `filepath.Join` of relative paths: `/`-joined and cleaned (`.` dropped, `x/..` removed,
+/// leading `..` kept).
+pub fn join_clean(base: &str, entry: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in base.split('/').chain(entry.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 /// An object and its build bookkeeping.
@@ -50,6 +92,8 @@ pub struct Resource {
     pub needs_hash: bool,
     /// Where it came from.
     pub origin: Option<Origin>,
+    /// The transformers that ran over it, in order (recorded with `transformerAnnotations`).
+    pub transformations: Vec<Origin>,
     /// Names of the vars this resource's fields reference (legacy `vars`).
     pub referenced_vars: Vec<String>,
 }
@@ -65,6 +109,7 @@ impl Resource {
             behavior: Behavior::Unspecified,
             needs_hash: false,
             origin: None,
+            transformations: Vec::new(),
             referenced_vars: Vec::new(),
         }
     }

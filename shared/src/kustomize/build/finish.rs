@@ -7,13 +7,14 @@ use crate::kustomize::Reorder;
 use crate::kustomize::error::KustomizeError;
 use crate::kustomize::generators::content_hash;
 use crate::kustomize::kustfile::KustFile;
-use crate::kustomize::resource::{Origin, Resource};
+use crate::kustomize::resource::Resource;
 use crate::kustomize::transform::{nameref, sort, vars};
 use serde_json::{Map, Value};
 
 /// The label `buildMetadata: [managedByLabel]` adds, and the value kubectl's Kustomize gives it.
 const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "kustomize-(devel)");
 const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+const TRANSFORMATIONS_ANNOTATION: &str = "alpha.config.kubernetes.io/transformations";
 const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
 
 pub(super) fn finish(builder: &Builder, kust: &KustFile, ra: Accumulator) -> Result<Vec<Value>, KustomizeError> {
@@ -53,22 +54,8 @@ pub(super) fn finish(builder: &Builder, kust: &KustFile, ra: Accumulator) -> Res
         (None, Reorder::None) => {}
     }
     let metadata = &k.build_metadata;
-    for option in metadata {
-        if !matches!(option.as_str(), "originAnnotations" | "managedByLabel") {
-            return Err(if option == "transformerAnnotations" {
-                KustomizeError::Unsupported {
-                    kustomization: kust.display.clone(),
-                    field: "buildMetadata: transformerAnnotations".to_string(),
-                }
-            } else {
-                kust.error(
-                    "buildMetadata",
-                    format!("unknown option {option:?} (expected originAnnotations, managedByLabel or transformerAnnotations)"),
-                )
-            });
-        }
-    }
     let origins = metadata.iter().any(|m| m == "originAnnotations");
+    let transformations = metadata.iter().any(|m| m == "transformerAnnotations");
     let managed_by = metadata.iter().any(|m| m == "managedByLabel");
     Ok(resmap
         .resources
@@ -86,7 +73,7 @@ pub(super) fn finish(builder: &Builder, kust: &KustFile, ra: Accumulator) -> Res
                     labels.insert(MANAGED_BY.0.to_string(), Value::String(MANAGED_BY.1.to_string()));
                 }
             }
-            finish_annotations(&mut resource, origins);
+            finish_annotations(&mut resource, origins, transformations);
             normalize_numbers(&mut resource.object);
             resource.object
         })
@@ -108,20 +95,22 @@ fn normalize_numbers(value: &mut Value) {
     }
 }
 
-/// The `config.kubernetes.io/origin` annotation's text.
-fn origin_text(origin: &Origin) -> String {
-    match origin {
-        Origin::File { path } => format!("path: {path}\n"),
-        Origin::Generated { configured_in, kind } => {
-            format!("configuredIn: {configured_in}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n")
-        }
-    }
-}
-
 /// Rewrites annotations as Kustomize leaves them: string values, the origin when asked for,
 /// no empty map.
-fn finish_annotations(resource: &mut Resource, origins: bool) {
-    let origin = origins.then(|| resource.origin.as_ref().map(origin_text)).flatten();
+fn finish_annotations(resource: &mut Resource, origins: bool, transformations: bool) {
+    let origin = origins
+        .then(|| resource.origin.as_ref().map(|o| o.to_yaml("")))
+        .flatten();
+    let transformed = (transformations && !resource.transformations.is_empty()).then(|| {
+        resource
+            .transformations
+            .iter()
+            .map(|t| {
+                let text = t.to_yaml("  ");
+                format!("- {}", &text[2..])
+            })
+            .collect::<String>()
+    });
     let metadata = resource.metadata_mut();
     let mut annotations: Map<String, Value> = match metadata.get("annotations") {
         Some(Value::Object(map)) => map
@@ -141,6 +130,9 @@ fn finish_annotations(resource: &mut Resource, origins: bool) {
     };
     if let Some(origin) = origin {
         annotations.insert(ORIGIN_ANNOTATION.to_string(), Value::String(origin));
+    }
+    if let Some(transformed) = transformed {
+        annotations.insert(TRANSFORMATIONS_ANNOTATION.to_string(), Value::String(transformed));
     }
     if annotations.is_empty() {
         metadata.shift_remove("annotations");

@@ -8,11 +8,12 @@ use crate::kustomize::generators::{self, FileSource, GeneratorKind};
 use crate::kustomize::goyaml;
 use crate::kustomize::kustfile::KustFile;
 use crate::kustomize::loader::PathError;
+use crate::kustomize::resource::join_clean;
 use crate::kustomize::transform::affix::{self, Affix};
 use crate::kustomize::transform::patches::{self, Patch, PatchOptions};
 use crate::kustomize::transform::{images, metadata, namespace, replacements, replicas, vars};
 use crate::kustomize::types::{FieldSpec, Replacement, ReplacementField};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Files of one kustomization, for generators.
 struct KustFiles<'a> {
@@ -62,7 +63,10 @@ impl Builder<'_> {
                 ));
             }
             self.chain.push(dir);
+            let nested = join_clean(&self.origin_dir, entry);
+            let saved = std::mem::replace(&mut self.origin_dir, nested);
             let result = self.accumulate(&component, ra);
+            self.origin_dir = saved;
             self.chain.pop();
             result?;
         }
@@ -120,7 +124,10 @@ impl Builder<'_> {
                 }
                 let mut child_ra = Accumulator::new();
                 self.chain.push(path);
+                let nested = join_clean(&self.origin_dir, entry);
+                let saved = std::mem::replace(&mut self.origin_dir, nested);
                 let result = self.accumulate(&child, &mut child_ra);
+                self.origin_dir = saved;
                 self.chain.pop();
                 result?;
                 ra.resmap
@@ -147,7 +154,7 @@ impl Builder<'_> {
                 .map_err(|e| kust.error(field, e.describe(entry, &shown)))?;
             let text =
                 String::from_utf8(bytes).map_err(|_| kust.error(field, format!("{entry:?} is not UTF-8 text")))?;
-            let origin = relative_path(&self.top, &path);
+            let origin = join_clean(&self.origin_dir, entry);
             let resources = parse_resources(&text, &origin).map_err(|p| KustomizeError::ParseYaml {
                 kustomization: kust.display.clone(),
                 field: field.to_string(),
@@ -190,10 +197,7 @@ impl Builder<'_> {
 
     fn run_generators(&self, kust: &KustFile, ra: &mut Accumulator) -> Result<(), KustomizeError> {
         let files = KustFiles { builder: self, kust };
-        let configured_in = match &kust.file {
-            Some(file) => relative_path(&self.top, file),
-            None => relative_path(&self.top, &kust.dir.join("kustomization.yaml")),
-        };
+        let configured_in = self.configured_in(kust);
         for (kind, list) in [
             (GeneratorKind::ConfigMap, &kust.kustomization.config_map_generator),
             (GeneratorKind::Secret, &kust.kustomization.secret_generator),
@@ -216,6 +220,7 @@ impl Builder<'_> {
 
     fn run_transformers(&self, kust: &KustFile, ra: &mut Accumulator) -> Result<(), KustomizeError> {
         let k = &kust.kustomization;
+        let here = self.configured_in(kust);
         for (i, entry) in k.patches_strategic_merge.iter().enumerate() {
             let field = format!("patchesStrategicMerge[{i}]");
             let text = self.patch_text(kust, &field, entry)?;
@@ -227,6 +232,9 @@ impl Builder<'_> {
                 patches::apply(&mut ra.resmap, &parsed, None, PatchOptions::default())
                     .map_err(|e| kust.transform_error(field.clone(), e))?;
             }
+        }
+        if !k.patches_strategic_merge.is_empty() {
+            self.record(ra, &here, "PatchStrategicMergeTransformer", None);
         }
         for (i, entry) in k.patches.iter().enumerate() {
             let field = format!("patches[{i}]");
@@ -242,19 +250,25 @@ impl Builder<'_> {
             };
             patches::apply(&mut ra.resmap, &parsed, entry.target.as_ref(), options)
                 .map_err(|e| kust.transform_error(field, e))?;
+            self.record(ra, &here, "PatchTransformer", None);
         }
-        let config = &ra.config;
+        let config = ra.config.clone();
         namespace::apply(&mut ra.resmap, &k.namespace, &config.namespace)
             .map_err(|e| kust.transform_error("namespace", e))?;
+        if !k.namespace.is_empty() {
+            self.record(ra, &here, "NamespaceTransformer", None);
+        }
         // An empty prefix or suffix configures no transformer at all in Kustomize, so the layer
         // leaves no trace in the resources' affix history (which name references compare).
         if !k.name_prefix.is_empty() {
             affix::apply(&mut ra.resmap, Affix::Prefix, &k.name_prefix, &config.name_prefix)
                 .map_err(|e| kust.transform_error("namePrefix", e))?;
+            self.record(ra, &here, "PrefixTransformer", None);
         }
         if !k.name_suffix.is_empty() {
             affix::apply(&mut ra.resmap, Affix::Suffix, &k.name_suffix, &config.name_suffix)
                 .map_err(|e| kust.transform_error("nameSuffix", e))?;
+            self.record(ra, &here, "SuffixTransformer", None);
         }
         for (i, label) in k.labels.iter().enumerate() {
             let field = format!("labels[{i}]");
@@ -274,11 +288,18 @@ impl Builder<'_> {
                 }
             }
             metadata::apply(&mut ra.resmap, &label.pairs, &specs).map_err(|e| kust.transform_error(field, e))?;
+            self.record(ra, &here, "LabelTransformer", None);
         }
         metadata::apply(&mut ra.resmap, &k.common_labels, &config.common_labels)
             .map_err(|e| kust.transform_error("commonLabels", e))?;
+        if !k.labels.is_empty() || !k.common_labels.is_empty() {
+            self.record(ra, &here, "LabelTransformer", None);
+        }
         metadata::apply(&mut ra.resmap, &k.common_annotations, &config.common_annotations)
             .map_err(|e| kust.transform_error("commonAnnotations", e))?;
+        if !k.common_annotations.is_empty() {
+            self.record(ra, &here, "AnnotationsTransformer", None);
+        }
         for (i, entry) in k.patches_json6902.iter().enumerate() {
             let field = format!("patchesJson6902[{i}]");
             let target = entry
@@ -296,17 +317,23 @@ impl Builder<'_> {
                 return Err(kust.error(field, "expected a JSON 6902 patch (a list of operations)"));
             };
             patches::apply_json6902(&mut ra.resmap, &ops, target).map_err(|e| kust.transform_error(field, e))?;
+            self.record(ra, &here, "PatchJson6902Transformer", None);
         }
         for (i, replica) in k.replicas.iter().enumerate() {
             replicas::apply(&mut ra.resmap, replica, &config.replicas)
                 .map_err(|e| kust.transform_error(format!("replicas[{i}]"), e))?;
+            self.record(ra, &here, "ReplicaCountTransformer", None);
         }
         for (i, image) in k.images.iter().enumerate() {
             images::apply(&mut ra.resmap, image, &config.images)
                 .map_err(|e| kust.transform_error(format!("images[{i}]"), e))?;
+            self.record(ra, &here, "ImageTagTransformer", None);
         }
         let replacements = self.load_replacements(kust)?;
         replacements::apply(&mut ra.resmap, &replacements).map_err(|e| kust.transform_error("replacements", e))?;
+        if !replacements.is_empty() {
+            self.record(ra, &here, "ReplacementTransformer", None);
+        }
         Ok(())
     }
 
@@ -362,18 +389,4 @@ impl Builder<'_> {
         }
         Ok(out)
     }
-}
-
-/// `path` relative to `base`, with `..` where needed and `/` separators.
-pub(crate) fn relative_path(base: &Path, path: &Path) -> String {
-    let base: Vec<_> = base.components().collect();
-    let target: Vec<_> = path.components().collect();
-    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
-    let mut parts: Vec<String> = std::iter::repeat_n("..".to_string(), base.len() - common).collect();
-    parts.extend(
-        target[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().to_string()),
-    );
-    parts.join("/")
 }

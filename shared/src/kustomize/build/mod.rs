@@ -42,10 +42,13 @@ impl Accumulator {
 pub(crate) struct Builder<'a> {
     pub options: &'a BuildOptions,
     pub loader: Loader,
-    /// The top kustomization's directory (origins are relative to it).
-    pub top: PathBuf,
     /// Directories of the kustomizations being built, outermost first (to find cycles).
     pub chain: Vec<PathBuf>,
+    /// The current kustomization's directory as the chain of entries names it from the top
+    /// (`../base`), which is how Kustomize writes origins.
+    pub origin_dir: String,
+    /// Whether transformers record themselves on the resources (`transformerAnnotations`).
+    pub track_transformers: bool,
 }
 
 /// Builds the kustomization in `dir` (canonical, inside the loader's root).
@@ -53,16 +56,48 @@ pub(crate) fn build(options: &BuildOptions, loader: Loader, dir: &Path) -> Resul
     let mut builder = Builder {
         options,
         loader,
-        top: dir.to_path_buf(),
         chain: vec![dir.to_path_buf()],
+        origin_dir: String::new(),
+        track_transformers: false,
     };
     let kust = builder.load_top(dir)?;
+    builder.track_transformers = kust
+        .kustomization
+        .build_metadata
+        .iter()
+        .any(|m| m == "transformerAnnotations");
     let mut accumulator = Accumulator::new();
     builder.accumulate(&kust, &mut accumulator)?;
     finish::finish(&builder, &kust, accumulator)
 }
 
 impl Builder<'_> {
+    /// The kustomization file as Kustomize names it in origins.
+    pub(crate) fn configured_in(&self, kust: &KustFile) -> String {
+        let name = kust
+            .file
+            .as_ref()
+            .and_then(|f| f.file_name())
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "kustomization.yaml".to_string());
+        crate::kustomize::resource::join_clean(&self.origin_dir, &name)
+    }
+
+    /// Records a configured transformer on every resource so far, with `transformerAnnotations`.
+    pub(crate) fn record(&self, ra: &mut Accumulator, configured_in: &str, kind: &str, name: Option<&str>) {
+        if !self.track_transformers {
+            return;
+        }
+        let origin = crate::kustomize::resource::Origin::Configured {
+            configured_in: configured_in.to_string(),
+            kind: kind.to_string(),
+            name: name.map(str::to_string),
+        };
+        for resource in &mut ra.resmap.resources {
+            resource.transformations.push(origin.clone());
+        }
+    }
+
     /// The top kustomization, generated when the directory has none and the options allow it.
     fn load_top(&self, dir: &Path) -> Result<KustFile, KustomizeError> {
         match kustfile::find_file(&self.loader, dir)? {

@@ -111,6 +111,14 @@ struct ReplacementConfig {
     replacements: Vec<ReplacementField>,
 }
 
+fn plugin_name(plugin: &Value) -> Option<String> {
+    plugin
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 struct KustFiles<'a> {
     builder: &'a Builder<'a>,
     kust: &'a KustFile,
@@ -123,13 +131,14 @@ impl FileSource for KustFiles<'_> {
 }
 
 impl Builder<'_> {
-    /// The plugin configurations listed in `field` (`generators` or `transformers`).
+    /// The plugin configurations listed in `field` (`generators` or `transformers`), each with
+    /// the file it was read from as Kustomize names it (the kustomization file for inline ones).
     fn plugin_configs(
         &mut self,
         kust: &KustFile,
         field: &str,
         entries: &[String],
-    ) -> Result<Vec<Value>, KustomizeError> {
+    ) -> Result<Vec<(Value, String)>, KustomizeError> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -138,7 +147,10 @@ impl Builder<'_> {
         let mut paths = Vec::new();
         for entry in entries {
             match super::resources::parse_resources(entry, &kust.display) {
-                Ok(inline) if !inline.is_empty() => {
+                Ok(mut inline) if !inline.is_empty() => {
+                    for config in &mut inline {
+                        config.origin = None;
+                    }
                     configs.resmap.append_all(inline).map_err(|e| kust.error(field, e))?;
                 }
                 _ => paths.push(entry.clone()),
@@ -158,7 +170,11 @@ impl Builder<'_> {
                     field: format!("{field} (plugin {api_version}/{})", resource.kind()),
                 });
             }
-            out.push(resource.object);
+            let configured_in = match &resource.origin {
+                Some(crate::kustomize::resource::Origin::File { path }) => path.clone(),
+                _ => self.configured_in(kust),
+            };
+            out.push((resource.object, configured_in));
         }
         Ok(out)
     }
@@ -170,7 +186,7 @@ impl Builder<'_> {
         ra: &mut Accumulator,
     ) -> Result<(), KustomizeError> {
         let configs = self.plugin_configs(kust, "generators", &kust.kustomization.generators)?;
-        for (i, plugin) in configs.iter().enumerate() {
+        for (i, (plugin, configured_in)) in configs.iter().enumerate() {
             let field = format!("generators[{i}]");
             let kind = match plugin.get("kind").and_then(Value::as_str) {
                 Some("ConfigMapGenerator") => GeneratorKind::ConfigMap,
@@ -197,9 +213,11 @@ impl Builder<'_> {
             }
             let args: GeneratorArgs = config(&fields).map_err(|e| kust.error(field.clone(), e))?;
             let files = KustFiles { builder: self, kust };
-            let configured_in = kust.display.clone();
-            let resource = generators::generate(kind, &args, None, &files, configured_in)
+            let mut resource = generators::generate(kind, &args, None, &files, configured_in.clone())
                 .map_err(|e| kust.error(field.clone(), e))?;
+            if let Some(crate::kustomize::resource::Origin::Configured { name, .. }) = &mut resource.origin {
+                *name = plugin_name(plugin);
+            }
             ra.resmap.absorb(resource).map_err(|e| kust.transform_error(field, e))?;
         }
         Ok(())
@@ -212,7 +230,7 @@ impl Builder<'_> {
         ra: &mut Accumulator,
     ) -> Result<(), KustomizeError> {
         let configs = self.plugin_configs(kust, "transformers", &kust.kustomization.transformers)?;
-        for (i, plugin) in configs.iter().enumerate() {
+        for (i, (plugin, configured_in)) in configs.iter().enumerate() {
             let field = format!("transformers[{i}]");
             let kind = plugin
                 .get("kind")
@@ -328,6 +346,7 @@ impl Builder<'_> {
                     });
                 }
             }
+            self.record(ra, configured_in, &kind, plugin_name(plugin).as_deref());
         }
         Ok(())
     }
