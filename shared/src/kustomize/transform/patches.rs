@@ -133,11 +133,11 @@ pub fn unique_target(resmap: &ResMap, patch: &Value) -> Result<usize, String> {
     }
 }
 
+/// JSON 6902 with the evanphx/json-patch behaviour Kustomize uses (negative indices, `-`).
 fn json_patch(resource: &mut Resource, ops: &Value) -> Result<(), String> {
-    let operations: json_patch::Patch =
-        serde_json::from_value(ops.clone()).map_err(|e| format!("invalid JSON patch: {e}"))?;
-    json_patch::patch(&mut resource.object, &operations)
-        .map_err(|e| format!("JSON patch does not apply to {}: {e}", resource.cur_id()))
+    resource.object =
+        crate::patch::json_patch(&resource.object, ops).map_err(|e| format!("{e} of {}", resource.cur_id()))?;
+    Ok(())
 }
 
 /// Applies a strategic merge patch to the selected resources, dropping those it deletes.
@@ -161,10 +161,12 @@ fn apply_strategic(
         // The patch takes the target's group and version, keeping its own kind.
         let mut patch = patch.clone();
         if let Some(map) = patch.as_object_mut() {
-            map.insert(
-                "apiVersion".to_string(),
-                Value::String(Gvk::of(&resource.object).api_version()),
-            );
+            let api_version = Gvk::of(&resource.object).api_version();
+            if api_version.is_empty() {
+                map.shift_remove("apiVersion");
+            } else {
+                map.insert("apiVersion".to_string(), Value::String(api_version));
+            }
         }
         let patched = strategic_merge(&resource.object, &patch)?;
         if patched.as_object().is_none_or(|m| m.is_empty()) {
@@ -189,9 +191,11 @@ fn apply_strategic(
     Ok(())
 }
 
-/// Strategic merge needs the schema-driven patch engine of `shared::patch`.
-fn strategic_merge(_target: &Value, _patch: &Value) -> Result<Value, String> {
-    Err("strategic merge patches are not available in this build yet".to_string())
+/// Strategic merge with the built-in type's merge keys and strategies (unknown kinds merge
+/// maps and replace lists). Messages name paths, never values.
+fn strategic_merge(target: &Value, patch: &Value) -> Result<Value, String> {
+    let schema = crate::schema::builtin_for(target);
+    crate::patch::strategic_merge_patch(target, patch, schema).map_err(|e| format!("{} of {}", e, ResId::of(target)))
 }
 
 #[cfg(test)]
