@@ -53,6 +53,7 @@ pub struct Loader {
     root: PathBuf,
     display_root: PathBuf,
     restrict_files: bool,
+    read_hook: Option<super::ReadHook>,
 }
 
 /// Whether an entry names a remote base or file rather than a local path.
@@ -110,7 +111,14 @@ impl Loader {
             root: root.canonicalize()?,
             display_root: display_root.to_path_buf(),
             restrict_files,
+            read_hook: None,
         })
+    }
+
+    /// The same loader, passing every file read through `hook`.
+    pub fn with_read_hook(mut self, hook: Option<super::ReadHook>) -> Self {
+        self.read_hook = hook;
+        self
     }
 
     /// The canonical project root.
@@ -173,10 +181,14 @@ impl Loader {
 
     /// Reads a resolved file.
     pub fn read(&self, path: &Path) -> Result<Vec<u8>, PathError> {
-        std::fs::read(path).map_err(|e| match e.kind() {
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => PathError::NotFound,
             _ => PathError::Io(e.to_string()),
-        })
+        })?;
+        match &self.read_hook {
+            Some(hook) => (hook.0)(path, bytes).map_err(PathError::Io),
+            None => Ok(bytes),
+        }
     }
 }
 

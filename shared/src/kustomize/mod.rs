@@ -42,7 +42,9 @@ pub use error::{KustomizeError, Position};
 pub use kustfile::KUSTOMIZATION_FILE_NAMES;
 
 use serde_json::Value;
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The order of the built objects.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,6 +80,18 @@ pub enum ExternalKustomize {
     Disabled,
 }
 
+/// Changes a file's bytes as the build reads them (Kluctl decrypts SOPS files this way). It gets
+/// the file's absolute path; its error becomes part of the build error, so it must not contain
+/// secret values.
+#[derive(Clone)]
+pub struct ReadHook(pub Arc<dyn Fn(&Path, Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync>);
+
+impl fmt::Debug for ReadHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReadHook")
+    }
+}
+
 /// How to build.
 #[derive(Clone, Debug)]
 pub struct BuildOptions {
@@ -93,6 +107,9 @@ pub struct BuildOptions {
     pub auto_kustomization: bool,
     /// Fallback for unsupported fields.
     pub external: ExternalKustomize,
+    /// Applied to every file the build reads (kustomizations, resources, patches, generator
+    /// sources), e.g. to decrypt them.
+    pub read_hook: Option<ReadHook>,
 }
 
 impl BuildOptions {
@@ -106,6 +123,7 @@ impl BuildOptions {
             load_restrictor: LoadRestrictor::RootOnly,
             auto_kustomization: false,
             external: ExternalKustomize::SearchPath,
+            read_hook: None,
         }
     }
 
@@ -119,6 +137,7 @@ impl BuildOptions {
             load_restrictor: LoadRestrictor::None,
             auto_kustomization: true,
             external: ExternalKustomize::SearchPath,
+            read_hook: None,
         }
     }
 
@@ -147,7 +166,8 @@ pub fn build(dir: &Path, options: &BuildOptions) -> Result<Vec<Value>, Kustomize
             "root",
             format!("the project root cannot be read: {e}"),
         )
-    })?;
+    })?
+    .with_read_hook(options.read_hook.clone());
     let dir = dir
         .canonicalize()
         .map_err(|e| KustomizeError::load(&shown(), "directory", format!("the directory cannot be read: {e}")))?;

@@ -354,3 +354,50 @@ fn legacy_order_sorts_by_kind() {
     let objects = kustomize::build(p.path(), &none).unwrap();
     assert_eq!(objects[0]["kind"], "Deployment");
 }
+
+#[test]
+fn a_read_hook_sees_every_file_the_build_reads() {
+    use shared::kustomize::ReadHook;
+    use std::sync::{Arc, Mutex};
+    let p = project(&[
+        (
+            "kustomization.yaml",
+            "resources:\n- cm.yaml\nsecretGenerator:\n- name: s\n  files:\n  - key.txt\n",
+        ),
+        (
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  v: ENC[plain]\n",
+        ),
+        ("key.txt", "ENC[token]"),
+    ]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let decrypt = ReadHook(Arc::new(move |path: &Path, bytes: Vec<u8>| {
+        log.lock()
+            .unwrap()
+            .push(path.file_name().unwrap().to_string_lossy().to_string());
+        let text = String::from_utf8(bytes).map_err(|_| "not text".to_string())?;
+        Ok(text.replace("ENC[", "").replace(']', "").into_bytes())
+    }));
+    let options = BuildOptions {
+        read_hook: Some(decrypt),
+        ..kubectl_options(p.path())
+    };
+    let objects = kustomize::build(p.path(), &options).unwrap();
+    let cm = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    assert_eq!(cm["data"]["v"], "plain");
+    let secret = objects.iter().find(|o| o["kind"] == "Secret").unwrap();
+    assert_eq!(secret["data"]["key.txt"], "dG9rZW4=");
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, vec!["cm.yaml", "key.txt", "kustomization.yaml"]);
+
+    let failing = BuildOptions {
+        read_hook: Some(ReadHook(Arc::new(|_: &Path, _: Vec<u8>| {
+            Err("no decryption key".to_string())
+        }))),
+        ..kubectl_options(p.path())
+    };
+    let err = kustomize::build(p.path(), &failing).unwrap_err();
+    assert!(err.to_string().contains("no decryption key"), "{err}");
+}

@@ -134,7 +134,10 @@ impl Builder<'_> {
                     .append_all(child_ra.resmap.resources)
                     .map_err(|e| kust.transform_error(field, format!("{entry:?}: {e}")))?;
                 if child_ra.custom_config {
-                    ra.config.merge(&child_ra.config).map_err(|e| kust.error(field, e))?;
+                    ra.config
+                        .to_mut()
+                        .merge(&child_ra.config)
+                        .map_err(|e| kust.error(field, e))?;
                     ra.custom_config = true;
                 }
                 for var in child_ra.vars {
@@ -177,6 +180,7 @@ impl Builder<'_> {
             let (_, text) = self.read_text(kust, "configurations", entry)?;
             let extra = config::parse(&text).map_err(|e| kust.error("configurations", format!("{entry:?}: {e}")))?;
             ra.config
+                .to_mut()
                 .merge(&extra)
                 .map_err(|e| kust.error("configurations", format!("{entry:?}: {e}")))?;
             ra.custom_config = true;
@@ -188,6 +192,7 @@ impl Builder<'_> {
             let extra =
                 config::config_from_crd_schemas(&value).map_err(|e| kust.error("crds", format!("{entry:?}: {e}")))?;
             ra.config
+                .to_mut()
                 .merge(&extra)
                 .map_err(|e| kust.error("crds", format!("{entry:?}: {e}")))?;
             ra.custom_config = true;

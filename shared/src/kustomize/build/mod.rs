@@ -16,12 +16,14 @@ use super::loader::Loader;
 use super::resmap::ResMap;
 use super::types::Var;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 /// What a kustomization layer hands to the one that includes it.
 pub(crate) struct Accumulator {
     pub resmap: ResMap,
-    pub config: TransformerConfig,
+    /// Borrowed from the built-in configuration until a layer adds to it.
+    pub config: Cow<'static, TransformerConfig>,
     /// Whether `config` differs from the built-in one (so merging it is worth the time).
     pub custom_config: bool,
     pub vars: Vec<Var>,
@@ -31,7 +33,7 @@ impl Accumulator {
     fn new() -> Self {
         Accumulator {
             resmap: ResMap::default(),
-            config: config::defaults().clone(),
+            config: Cow::Borrowed(config::defaults()),
             custom_config: false,
             vars: Vec::new(),
         }
