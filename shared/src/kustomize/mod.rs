@@ -84,7 +84,10 @@ pub enum ExternalKustomize {
 /// the file's absolute path; its error becomes part of the build error, so it must not contain
 /// secret values.
 #[derive(Clone)]
-pub struct ReadHook(pub Arc<dyn Fn(&Path, Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync>);
+pub struct ReadHook(pub Arc<ReadFn>);
+
+/// The function behind a [`ReadHook`]: path and bytes in, bytes (or a message) out.
+pub type ReadFn = dyn Fn(&Path, Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync;
 
 impl fmt::Debug for ReadHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
