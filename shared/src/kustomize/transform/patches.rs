@@ -240,7 +240,7 @@ mod tests {
         apply(&mut m, &patch, Some(&target), PatchOptions::default()).unwrap();
         assert_eq!(m.resources[0].object["spec"]["args"], json!(["x", "--flag"]));
         assert_eq!(m.resources[1].object["spec"]["args"], json!(["--flag"]));
-        let bad = parse("- op: replace\n  path: /nope\n  value: 1\n").unwrap();
+        let bad = parse("- op: remove\n  path: /nope\n").unwrap();
         assert!(apply(&mut m, &bad, Some(&target), PatchOptions::default()).is_err());
     }
 }
