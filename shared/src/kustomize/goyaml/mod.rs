@@ -8,6 +8,7 @@ mod number;
 
 pub use number::integral;
 mod read;
+mod style;
 
 pub use emit::{go_yaml_key_cmp, write_document};
 pub use json::go_json_marshal;
