@@ -121,7 +121,8 @@ fn finish_annotations(resource: &mut Resource, origins: bool, transformations: b
                     Value::Null => String::new(),
                     Value::Bool(b) => b.to_string(),
                     Value::Number(n) => n.to_string(),
-                    other => crate::kustomize::goyaml::go_json_marshal(other),
+                    // kyaml reads a map or list annotation value as empty text.
+                    Value::Object(_) | Value::Array(_) => String::new(),
                 };
                 (k.clone(), Value::String(text))
             })
