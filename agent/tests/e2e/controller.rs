@@ -549,3 +549,49 @@ async fn with_only_its_role_the_agent_stays_in_its_namespace() {
     assert!(denied.is_empty(), "forbidden requests: {denied:?}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_malformed_object_stalls_alone() {
+    // An older or hand-edited CRD can let objects through that the agent's types reject.
+    let s = Setup::new().await;
+    let mut crd = serde_json::to_value(shared::crd::crd()).unwrap();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"] =
+        json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
+    let crds: kube::Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        kube::Api::all(s.cluster.admin.clone());
+    let current = crds.get("kluctldeployments.flux.kluctl.io").await.unwrap();
+    crd["metadata"]["resourceVersion"] = json!(current.metadata.resource_version);
+    crds.replace(
+        "kluctldeployments.flux.kluctl.io",
+        &Default::default(),
+        &serde_json::from_value(crd).unwrap(),
+    )
+    .await
+    .unwrap();
+    s.cluster.create_git_repository(NS, "repo", None).await;
+    s.publish(1).await;
+    let broken: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "flux.kluctl.io/v1alpha1", "kind": "KluctlDeployment",
+        "metadata": {"name": "broken", "namespace": NS},
+        "spec": {"sourceRef": "not-an-object", "interval": 5},
+    }))
+    .unwrap();
+    s.cluster.kds(NS).create(&Default::default(), &broken).await.unwrap();
+    s.cluster.create_kd(NS, &kd("app")).await;
+    s.ready_at("app", 1).await;
+    let raw = s.cluster.kds(NS).get("broken").await.unwrap();
+    let condition = raw.data["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready").cloned())
+        .expect("the broken object has a Ready condition");
+    assert_eq!(condition["status"], "False");
+    assert_eq!(condition["reason"], reasons::INVALID_SPEC);
+    assert!(
+        condition["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed to parse the KluctlDeployment"),
+        "{condition}"
+    );
+    s.stop().await;
+}
