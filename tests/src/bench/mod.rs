@@ -4,6 +4,7 @@
 //! A suite is a function `fn(&BenchConfig) -> anyhow::Result<Vec<Row>>` registered in [`SUITES`];
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
+pub mod agent;
 pub mod kustomize;
 pub mod ssa;
 
@@ -100,6 +101,11 @@ pub struct Suite {
 
 /// Every suite, in the order the runner executes them. Add yours here.
 pub const SUITES: &[Suite] = &[
+    Suite {
+        name: "agent",
+        about: "kluctl-agent: binary size, idle and peak memory, artifact change to Ready (1,000 objects)",
+        run: agent::run,
+    },
     Suite {
         name: "kustomize",
         about: "native Kustomize builds vs kubectl kustomize (corpus folders, 200-directory project)",
