@@ -114,3 +114,11 @@ pub struct OfflineFlags {
     #[arg(long, value_name = "VERSION", requires = "offline_kubernetes", help_heading = "Misc")]
     pub kubernetes_version: Option<String>,
 }
+
+/// `--watch` (render, diff).
+#[derive(Args, Clone, Debug, Default)]
+pub struct WatchFlags {
+    /// Keep running: redo the command whenever a project file is saved and show only what changed (Ctrl-C to stop)
+    #[arg(long, help_heading = "Misc")]
+    pub watch: bool,
+}

@@ -19,7 +19,7 @@ pub use inclusion::{InclusionFlags, InclusionOptions};
 pub use kube::{KubeFlags, KubeOptions};
 pub use misc::{
     ApplyFlags, DiscriminatorFlags, DryRunFlags, ObfuscateFlags, OfflineFlags, PruneFlags, RenderOutputDirFlags,
-    ShortOutputFlags, WaitFlags, YesFlags,
+    ShortOutputFlags, WaitFlags, WatchFlags, YesFlags,
 };
 pub use output::{GlobalFlags, OutputFlags};
 pub use project::{ProjectFlags, ProjectOptions};
