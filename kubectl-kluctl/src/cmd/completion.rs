@@ -64,11 +64,41 @@ impl Args {
             Shell::Fish => clap_complete::Shell::Fish,
             Shell::Powershell => clap_complete::Shell::PowerShell,
         };
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut crate::cli::command(), "kubectl-kluctl", &mut script);
+        let script = script(shell);
         let mut stdout = ctx.console.stdout();
-        stdout.write_all(&script).context("failed to write to stdout")?;
+        stdout
+            .write_all(script.as_bytes())
+            .context("failed to write to stdout")?;
         stdout.flush().context("failed to write to stdout")?;
         Ok(Exit::Success)
     }
+}
+
+/// The completion script for `kubectl-kluctl` in one shell.
+fn script(shell: clap_complete::Shell) -> String {
+    const BIN: &str = "kubectl-kluctl";
+    // clap_complete's bash script spells a hyphenated binary name two different ways and then
+    // never completes past the first command (clap-rs/clap#6421), so bash gets a name without
+    // the hyphen, and only the final `complete ... <name>` lines name the real binary.
+    const BASH_SAFE: &str = "kubectl_kluctl";
+    let name = if shell == clap_complete::Shell::Bash {
+        BASH_SAFE
+    } else {
+        BIN
+    };
+    // An unbuilt tree: the script is for the binary's own name, not `kubectl kluctl`.
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    let mut bytes = Vec::new();
+    clap_complete::generate(shell, &mut command, name, &mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if shell != clap_complete::Shell::Bash {
+        return text;
+    }
+    let registration = format!(" {BASH_SAFE}");
+    text.lines()
+        .map(|line| match line.strip_suffix(&registration) {
+            Some(start) if line.trim_start().starts_with("complete ") => format!("{start} {BIN}\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect()
 }

@@ -29,7 +29,7 @@
 //!        }
 //!    }
 //!    ```
-//! 2. Add `mod <verb>;` below (1st line) and `<Verb> => <verb>,` to the `commands!` list in
+//! 2. Add `pub mod <verb>;` below (1st line) and `<Verb> => <verb>,` to the `commands!` list in
 //!    `cli/mod.rs` (2nd line). The variant name in kebab-case is the command name
 //!    (`ListTargets` is `list-targets`).
 //! 3. Run `UPDATE_DOCS=1 cargo test -p kubectl-kluctl --test tests docs` to regenerate
@@ -42,8 +42,8 @@
 //! them with `Exit::DiffFailure.with_error(..)` (exit 2) and returns `Exit::Changes` (exit 1) when
 //! something would change. `--watch` loops use `crate::watch`.
 
-pub(crate) mod completion;
-pub(crate) mod version;
+pub mod completion;
+pub mod version;
 
 use crate::cli::flags::KubeOptions;
 use crate::io::Env;

@@ -2,7 +2,7 @@
 //! written in each.
 //!
 //! Structured output (`yaml`, `json`) of a report is one object that starts with
-//! `apiVersion: kubectl-kluctl/v1` and the report's `kind`, so scripts can detect format changes:
+//! `apiVersion: kubectl-kluctl.io/v1alpha1` and the report's `kind`, so scripts can detect format changes:
 //! fields may be added within a version, never renamed or removed (see `docs/output.md`).
 //! Objects (render, kustomize) are printed as Kubernetes tools print them instead: a
 //! multi-document YAML stream, or one `v1/List` in JSON.
@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 /// The `apiVersion` of every structured report.
-pub const API_VERSION: &str = "kubectl-kluctl/v1";
+pub const API_VERSION: &str = "kubectl-kluctl.io/v1alpha1";
 
 /// One output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -138,7 +138,8 @@ pub fn write_report<R: Report>(out: &mut dyn Write, format: OutputFormat, report
     }
 }
 
-/// The structured form of a report: `apiVersion` and `kind` first, then its fields.
+/// The structured form of a report: `apiVersion` and `kind` first, then its fields. A report
+/// that carries its own `apiVersion` and `kind` (the engine's `CommandResult`) keeps them.
 pub fn envelope<R: Serialize>(kind: &str, report: &R) -> Result<Value, serde_json::Error> {
     let mut document = Map::new();
     document.insert("apiVersion".into(), API_VERSION.into());
@@ -255,12 +256,21 @@ mod tests {
         write_report(&mut yaml_out, OutputFormat::Yaml, &report, Paint::plain()).unwrap();
         assert_eq!(
             String::from_utf8(yaml_out).unwrap(),
-            "apiVersion: kubectl-kluctl/v1\nkind: Sample\ngitCommit: abc\n"
+            "apiVersion: kubectl-kluctl.io/v1alpha1\nkind: Sample\ngitCommit: abc\n"
         );
 
         let mut text_out = Vec::new();
         write_report(&mut text_out, OutputFormat::Text, &report, Paint::plain()).unwrap();
         assert_eq!(String::from_utf8(text_out).unwrap(), "commit abc\n");
+    }
+
+    #[test]
+    fn reports_with_their_own_api_version_keep_it() {
+        let own = json!({"apiVersion": "kubectl-kluctl.io/v1alpha2", "kind": "CommandResult", "objects": []});
+        let document = envelope("CommandResult", &own).unwrap();
+        assert_eq!(document, own);
+        let keys: Vec<_> = document.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["apiVersion", "kind", "objects"]);
     }
 
     #[test]
