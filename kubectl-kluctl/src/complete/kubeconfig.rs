@@ -1,4 +1,4 @@
-//! Completion of `--context`: the context names of the kubeconfig files kubectl would read
+//! Completion of `--context`, `--cluster` and `--user`: the names in the kubeconfig files kubectl would read
 //! (`--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`). Only names are read; nothing
 //! from a kubeconfig (tokens, keys) is ever printed.
 
@@ -9,8 +9,22 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// The contexts in file order (first file wins for duplicates), with their cluster as description.
-pub(super) fn contexts(explicit: Option<&Path>, env: &Env) -> Vec<Candidate> {
+/// Which list of a kubeconfig to complete from.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Section {
+    Contexts,
+    Clusters,
+    Users,
+}
+
+/// The names of a section in file order (the first file wins for duplicates); contexts are
+/// described by their cluster.
+pub(super) fn names(section: Section, explicit: Option<&Path>, env: &Env) -> Vec<Candidate> {
+    let key = match section {
+        Section::Contexts => "contexts",
+        Section::Clusters => "clusters",
+        Section::Users => "users",
+    };
     let options = KubeOptions {
         kubeconfig: explicit.map(Path::to_path_buf),
         ..Default::default()
@@ -24,13 +38,14 @@ pub(super) fn contexts(explicit: Option<&Path>, env: &Env) -> Vec<Candidate> {
         else {
             continue;
         };
-        let contexts = config.get("contexts").and_then(Value::as_array).into_iter().flatten();
-        for context in contexts {
-            let Some(name) = context.get("name").and_then(Value::as_str) else {
+        let entries = config.get(key).and_then(Value::as_array).into_iter().flatten();
+        for entry in entries {
+            let Some(name) = entry.get("name").and_then(Value::as_str) else {
                 continue;
             };
             if seen.insert(name.to_string()) {
-                let cluster = context
+                // Only the context's cluster name: nothing of a user or cluster entry is shown.
+                let cluster = entry
                     .pointer("/context/cluster")
                     .and_then(Value::as_str)
                     .map(|c| format!("cluster {c}"));

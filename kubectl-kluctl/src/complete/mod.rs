@@ -176,12 +176,20 @@ fn values(arg: &Arg, partial: &str, prefix: &str, walk: &Walk<'_>, env: &Env) ->
             project::deployment_dirs(&project_source(walk, env)),
             Directive::NO_FILE_COMP,
         ),
-        "context" => {
+        id @ ("context" | "cluster" | "user") => {
+            let section = match id {
+                "context" => kubeconfig::Section::Contexts,
+                "cluster" => kubeconfig::Section::Clusters,
+                _ => kubeconfig::Section::Users,
+            };
             let explicit = walk
                 .value_of("kubeconfig")
                 .map(PathBuf::from)
                 .or_else(|| env.non_empty("KLUCTL_KUBECONFIG").map(PathBuf::from));
-            (kubeconfig::contexts(explicit.as_deref(), env), Directive::NO_FILE_COMP)
+            (
+                kubeconfig::names(section, explicit.as_deref(), env),
+                Directive::NO_FILE_COMP,
+            )
         }
         "output" => (
             crate::output::OutputFormat::ALL

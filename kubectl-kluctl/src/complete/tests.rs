@@ -103,6 +103,8 @@ fn completes_contexts_from_the_kubeconfig_kubectl_would_use() {
 
     let explicit = format!("version --kubeconfig {} --context ", b.display());
     assert_eq!(values(&explicit, &env).0, ["staging", "prod"]);
+    assert_eq!(values("version --user ", &env).0, ["u"]);
+    assert_eq!(values("version --cluster ", &env).0, Vec::<String>::new());
 }
 
 /// A copy of Kluctl's `simple` example plus a templated include, in a temp dir.

@@ -1,4 +1,4 @@
-//! Kubernetes connection flags, global so they work before or after the subcommand (kubectl
+//! Kubernetes connection flags (kubectl's names and meanings), global so they work before or after the subcommand (kubectl
 //! passes `kubectl kluctl -n x deploy` to the plugin as `-n x deploy`).
 
 use super::usage_error;
@@ -18,6 +18,14 @@ pub struct KubeFlags {
     /// The kubeconfig context to use (overrides the target's context)
     #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
     pub context: Option<String>,
+
+    /// The kubeconfig cluster to use instead of the context's
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    pub cluster: Option<String>,
+
+    /// The kubeconfig user to use instead of the context's
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes")]
+    pub user: Option<String>,
 
     /// Namespace for namespaced objects that do not set one
     #[arg(
@@ -49,6 +57,10 @@ pub struct KubeOptions {
     pub kubeconfig: Option<PathBuf>,
     /// The context to use instead of the target's or the current one.
     pub context: Option<String>,
+    /// The kubeconfig cluster to use instead of the context's.
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use instead of the context's.
+    pub user: Option<String>,
     /// The default namespace for namespaced objects without one.
     pub namespace: Option<String>,
     /// Per-request timeout; `None` keeps the client default, zero means none.
@@ -67,12 +79,20 @@ impl KubeFlags {
                 "--as-group needs --as (impersonating groups without a user)",
             ));
         }
-        if self.context.as_deref() == Some("") {
-            return Err(usage_error("--context must not be empty"));
+        for (flag, value) in [
+            ("--context", &self.context),
+            ("--cluster", &self.cluster),
+            ("--user", &self.user),
+        ] {
+            if value.as_deref() == Some("") {
+                return Err(usage_error(format!("{flag} must not be empty")));
+            }
         }
         Ok(KubeOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
+            cluster: self.cluster.clone(),
+            user: self.user.clone(),
             namespace: self.namespace.clone().filter(|ns| !ns.is_empty()),
             request_timeout: self.request_timeout,
             impersonate_user: self.as_user.clone(),
