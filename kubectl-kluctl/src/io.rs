@@ -16,6 +16,8 @@ pub struct Io {
     pub stdin: SharedReader,
     /// Which of the three streams are terminals.
     pub tty: Tty,
+    /// The width of the terminal on stdout, if it is one.
+    pub stdout_width: Option<usize>,
     /// The environment variables (`KLUCTL_*`, `NO_COLOR`, `KUBECONFIG`, `HOME`, ...).
     pub env: Env,
     /// Whether Ctrl-C is caught to clean up and exit 130. Only the real process does this: a
@@ -46,6 +48,7 @@ impl Io {
                 stdout: io::stdout().is_terminal(),
                 stderr: io::stderr().is_terminal(),
             },
+            stdout_width: terminal_size::terminal_size_of(io::stdout()).map(|(w, _)| usize::from(w.0)),
             env: Env::process(),
             handle_interrupts: true,
         }
@@ -61,6 +64,7 @@ impl Io {
             stderr: SharedWriter::new(stderr.clone()),
             stdin: SharedReader::new(io::Cursor::new(stdin.as_bytes().to_vec())),
             tty: Tty::default(),
+            stdout_width: None,
             env,
             handle_interrupts: false,
         };

@@ -4,7 +4,7 @@
 use crate::cli::flags::OutputFlags;
 use crate::cmd::Context;
 use crate::exit::Exit;
-use crate::output::{OutputFormat, Paint, Report};
+use crate::output::{OutputFormat, Report, TextStyle};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -81,8 +81,8 @@ pub fn platform() -> String {
 impl Report for VersionInfo {
     const KIND: &'static str = "Version";
 
-    fn write_text(&self, out: &mut dyn Write, paint: Paint) -> io::Result<()> {
-        writeln!(out, "{} {}", paint.heading("kubectl-kluctl"), self.version)?;
+    fn write_text(&self, out: &mut dyn Write, style: TextStyle) -> io::Result<()> {
+        writeln!(out, "{} {}", style.paint.heading("kubectl-kluctl"), self.version)?;
         writeln!(out, "git commit: {}", self.git_commit)?;
         writeln!(out, "build date: {}", self.build_date)?;
         writeln!(out, "compiler:   {}", self.rust_version)?;

@@ -118,19 +118,43 @@ impl OutputOptions {
     }
 }
 
+/// How text output may look where it goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextStyle {
+    /// Colours (only on a terminal).
+    pub paint: Paint,
+    /// The width tables and wrapped text must fit in.
+    pub width: usize,
+}
+
+impl TextStyle {
+    /// No colours, 120 columns: files and pipes.
+    pub fn plain() -> TextStyle {
+        TextStyle {
+            paint: Paint::plain(),
+            width: 120,
+        }
+    }
+}
+
 /// A command's result that can be printed as text and as a structured document.
 pub trait Report: Serialize {
     /// The `kind` of the structured document (`Version`, `CommandResult`, ...).
     const KIND: &'static str;
 
     /// Writes the human-readable form.
-    fn write_text(&self, out: &mut dyn Write, paint: Paint) -> io::Result<()>;
+    fn write_text(&self, out: &mut dyn Write, style: TextStyle) -> io::Result<()>;
 }
 
 /// Writes a report in one format.
-pub fn write_report<R: Report>(out: &mut dyn Write, format: OutputFormat, report: &R, paint: Paint) -> io::Result<()> {
+pub fn write_report<R: Report>(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    report: &R,
+    style: TextStyle,
+) -> io::Result<()> {
     match format {
-        OutputFormat::Text => report.write_text(out, paint),
+        OutputFormat::Text => report.write_text(out, style),
         OutputFormat::Yaml | OutputFormat::Json => {
             let document = envelope(R::KIND, report).map_err(io::Error::other)?;
             write_structured(out, format, &document)
@@ -232,7 +256,7 @@ mod tests {
 
     impl Report for Sample {
         const KIND: &'static str = "Sample";
-        fn write_text(&self, out: &mut dyn Write, _paint: Paint) -> io::Result<()> {
+        fn write_text(&self, out: &mut dyn Write, _style: TextStyle) -> io::Result<()> {
             writeln!(out, "commit {}", self.git_commit)
         }
     }
@@ -243,7 +267,7 @@ mod tests {
             git_commit: "abc".into(),
         };
         let mut json_out = Vec::new();
-        write_report(&mut json_out, OutputFormat::Json, &report, Paint::plain()).unwrap();
+        write_report(&mut json_out, OutputFormat::Json, &report, TextStyle::plain()).unwrap();
         let parsed: Value = serde_json::from_slice(&json_out).unwrap();
         assert_eq!(
             parsed,
@@ -253,14 +277,14 @@ mod tests {
         assert_eq!(keys, ["apiVersion", "kind", "gitCommit"]);
 
         let mut yaml_out = Vec::new();
-        write_report(&mut yaml_out, OutputFormat::Yaml, &report, Paint::plain()).unwrap();
+        write_report(&mut yaml_out, OutputFormat::Yaml, &report, TextStyle::plain()).unwrap();
         assert_eq!(
             String::from_utf8(yaml_out).unwrap(),
             "apiVersion: kubectl-kluctl.io/v1alpha1\nkind: Sample\ngitCommit: abc\n"
         );
 
         let mut text_out = Vec::new();
-        write_report(&mut text_out, OutputFormat::Text, &report, Paint::plain()).unwrap();
+        write_report(&mut text_out, OutputFormat::Text, &report, TextStyle::plain()).unwrap();
         assert_eq!(String::from_utf8(text_out).unwrap(), "commit abc\n");
     }
 

@@ -11,10 +11,14 @@
 mod format;
 mod paint;
 mod progress;
+mod result;
 
-pub use format::{API_VERSION, OutputFormat, OutputOptions, OutputSpec, Report, envelope, write_objects, write_report};
+pub use format::{
+    API_VERSION, OutputFormat, OutputOptions, OutputSpec, Report, TextStyle, envelope, write_objects, write_report,
+};
 pub use paint::{Paint, Painted};
 pub use progress::Progress;
+pub use result::{ResultReport, ValidateReport, diff_exit, result_exit, validate_exit};
 
 use crate::io::{Env, Io, SharedReader, SharedWriter, Tty};
 use anyhow::Context as _;
@@ -30,7 +34,11 @@ pub struct Console {
     stdin: SharedReader,
     tty: Tty,
     colour_allowed: bool,
+    width: usize,
 }
+
+/// The width of text output when stdout is not a terminal and `COLUMNS` is not set.
+const DEFAULT_WIDTH: usize = 120;
 
 /// Whether colour may be used at all, before looking at terminals.
 pub fn colour_allowed(no_color_flag: bool, env: &Env) -> bool {
@@ -46,6 +54,11 @@ impl Console {
             stdin: io.stdin.clone(),
             tty: io.tty,
             colour_allowed: colour_allowed(no_color, &io.env),
+            width: io
+                .stdout_width
+                .or_else(|| io.env.get("COLUMNS").and_then(|c| c.parse().ok()))
+                .filter(|w| *w >= 40)
+                .unwrap_or(DEFAULT_WIDTH),
         }
     }
 
@@ -62,6 +75,11 @@ impl Console {
     /// Which streams are terminals.
     pub fn tty(&self) -> Tty {
         self.tty
+    }
+
+    /// How wide text on stdout may be: the terminal's width, else `COLUMNS`, else 120.
+    pub fn width(&self) -> usize {
+        self.width
     }
 
     /// Colours for stdout.
@@ -124,7 +142,10 @@ impl Console {
 
     /// Prints a report to every destination of `outputs`.
     pub fn emit<R: Report>(&self, outputs: &OutputOptions, report: &R) -> anyhow::Result<()> {
-        self.emit_with(outputs, |out, format, paint| write_report(out, format, report, paint))
+        let width = self.width;
+        self.emit_with(outputs, |out, format, paint| {
+            write_report(out, format, report, TextStyle { paint, width })
+        })
     }
 
     /// Prints objects (render, kustomize) to every destination of `outputs`.
@@ -194,6 +215,17 @@ mod tests {
         assert!(!c.stderr_paint().enabled());
         let (c, _) = console(Env::empty(), ALL_TTY, "", true);
         assert!(!c.stdout_paint().enabled());
+    }
+
+    #[test]
+    fn text_width_comes_from_the_terminal_then_columns() {
+        let (c, _) = console(Env::empty(), Tty::default(), "", false);
+        assert_eq!(c.width(), DEFAULT_WIDTH);
+        let (c, _) = console(Env::empty().with("COLUMNS", "80"), Tty::default(), "", false);
+        assert_eq!(c.width(), 80);
+        let (mut io, _) = Io::captured(Env::empty().with("COLUMNS", "80"), "");
+        io.stdout_width = Some(200);
+        assert_eq!(Console::new(&io, false).width(), 200);
     }
 
     #[tokio::test]
