@@ -36,11 +36,21 @@
 //!    `docs/commands/<verb>.md`.
 //!
 //! Conventions: flags come from the groups in `cli::flags` (flatten what the command honours);
-//! help has an `Examples:` section; results go through `ctx.console.emit` (stdout, `-o`),
-//! everything else through `ctx.console.info/warn/progress` (stderr); prompts through
-//! `ctx.console.confirm` unless `--yes`; runtime failures return `Err` (exit 1), `diff` wraps
-//! them with `Exit::DiffFailure.with_error(..)` (exit 2) and returns `Exit::Changes` (exit 1) when
-//! something would change. `--watch` loops use `crate::watch`.
+//! help has an `Examples:` section (a test checks); results go through `ctx.console.emit` (stdout,
+//! `-o`), everything else through `ctx.console.info/warn/progress` (stderr); prompts through
+//! `ctx.console.confirm` unless `--yes`. Runtime failures return `Err` (exit 1).
+//!
+//! Commands that produce a `shared::result::CommandResult` print and finish with:
+//! ```text
+//! ctx.console.emit(&outputs, &ResultReport::new(&result).short(self.short.short_output))?;
+//! result_exit(&result)      // deploy, prune, delete: 1 ("command failed") when any object failed
+//! diff_exit(&result)        // diff: 0 no changes, 1 changes, 2 failure (as kubectl diff)
+//! ```
+//! `render --watch` and `diff --watch` loop with `crate::watch::watch`.
+//!
+//! The integration tests in `tests/kubectl.rs` have ignored cases that wait for commands: enable
+//! `kubectl_completes_de_to_deploy_delete_diff` with deploy, delete and diff, and
+//! `kubectl_completes_target_names_of_an_example_project` with the first command taking `-t`.
 
 pub mod completion;
 pub mod version;
