@@ -6,7 +6,7 @@
 //!   `--no-color`, and never in files;
 //! - progress is a bar on a terminal and plain lines otherwise ([`Progress`]);
 //! - no prompt without a terminal on stdin: [`Console::confirm`] refuses with
-//!   "refusing to <action> without confirmation (pass --yes)".
+//!   `refusing to <action> without confirmation (pass --yes)`.
 
 mod format;
 mod paint;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Args, Clone, Debug, Default)]
 #[command(next_help_heading = "Images")]
 pub struct ImageFlags {
-    /// Pin an image: IMAGE[:NAMESPACE[:DEPLOYMENT[:CONTAINER]]]=RESULT (repeatable)
+    /// Pin an image: `IMAGE[:NAMESPACE[:DEPLOYMENT[:CONTAINER]]]=RESULT` (repeatable)
     #[arg(short = 'F', long = "fixed-image", value_name = "IMAGE=RESULT")]
     pub fixed_images: Vec<String>,
 
