@@ -19,5 +19,5 @@ pub use images::FixedImage;
 pub use kluctl_project::{
     ArgDecl, AwsConfig, KluctlLibraryConfig, KluctlProjectConfig, ServiceAccountRef, TargetConfig,
 };
-pub use source_map::{Located, SourceLocation, SourceMap};
+pub use source_map::{Located, LocatedDetail, SourceLocation, SourceMap};
 pub use vars_source::{ClusterConfigMapOrSecret, ClusterObjectSource, HttpSource, VarsSource, VarsSourceKind};

@@ -54,8 +54,14 @@ impl fmt::Display for SourceLocation {
 }
 
 /// The details every located error carries: where, what, what to do, and how we got there.
+/// Boxed so that error enums holding it stay small.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Located {
+#[serde(transparent)]
+pub struct Located(Box<LocatedDetail>);
+
+/// The fields of a [`Located`] (reached through `Deref`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LocatedDetail {
     /// Where the problem is.
     pub location: SourceLocation,
     /// What is wrong (lowercase, no trailing period).
@@ -69,15 +75,28 @@ pub struct Located {
     pub chain: Vec<SourceLocation>,
 }
 
+impl std::ops::Deref for Located {
+    type Target = LocatedDetail;
+    fn deref(&self) -> &LocatedDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Located {
+    fn deref_mut(&mut self) -> &mut LocatedDetail {
+        &mut self.0
+    }
+}
+
 impl Located {
     /// A message at a location, without hint or chain.
     pub fn new(location: SourceLocation, message: impl Into<String>) -> Self {
-        Located {
+        Located(Box::new(LocatedDetail {
             location,
             message: message.into(),
             hint: None,
             chain: Vec::new(),
-        }
+        }))
     }
 
     /// Adds what the user can do.

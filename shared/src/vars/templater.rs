@@ -1,0 +1,142 @@
+//! [`Templater`]: the template engine of a project bound to its search path, with the
+//! conveniences the loaders need: a fast path for text without `{`, `when` conditions, and
+//! rendering every string inside a YAML value.
+
+use crate::template::{EngineKind, RenderContext, TemplateEngine, TemplateError, TemplateErrorKind};
+use crate::types::{Located, SourceLocation};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Renders templates of one project (one engine, one source root).
+#[derive(Clone, Copy)]
+pub struct Templater<'a> {
+    /// The engine (`jinja2` or `handlebars`).
+    pub engine: &'a dyn TemplateEngine,
+    /// Which language the engine speaks (conditions are written differently).
+    pub kind: EngineKind,
+    /// Nothing outside this directory may be read by templates.
+    pub root: &'a Path,
+}
+
+impl<'a> Templater<'a> {
+    /// Renders `source`; text without `{` is returned unchanged without parsing, as Kluctl does.
+    pub fn render(
+        &self,
+        name: &str,
+        source: &str,
+        vars: &Value,
+        search_dirs: &[PathBuf],
+    ) -> Result<String, TemplateError> {
+        if !source.contains('{') {
+            return Ok(source.to_string());
+        }
+        let ctx = RenderContext {
+            vars,
+            search_dirs,
+            root: self.root,
+        };
+        self.engine.render(name, source, &ctx)
+    }
+
+    /// Evaluates a `when` condition: an empty condition is true.
+    pub fn check_when(
+        &self,
+        name: &str,
+        condition: Option<&str>,
+        vars: &Value,
+        search_dirs: &[PathBuf],
+    ) -> Result<bool, TemplateError> {
+        let Some(condition) = condition.map(str::trim).filter(|c| !c.is_empty()) else {
+            return Ok(true);
+        };
+        let source = match self.kind {
+            EngineKind::Jinja2 => format!("{{% if {condition} %}}true{{% else %}}false{{% endif %}}"),
+            EngineKind::Handlebars => format!("{{{{#if {condition}}}}}true{{{{else}}}}false{{{{/if}}}}"),
+        };
+        Ok(self.render(name, &source, vars, search_dirs)?.trim() == "true")
+    }
+
+    /// Renders every string of `value` that contains `{` in place. Strings that render to
+    /// something else are replaced by the rendered string (never re-parsed as YAML).
+    pub fn render_strings(
+        &self,
+        name: &str,
+        value: &mut Value,
+        vars: &Value,
+        search_dirs: &[PathBuf],
+    ) -> Result<(), TemplateError> {
+        match value {
+            Value::String(s) if s.contains('{') => {
+                *s = self.render(name, s, vars, search_dirs)?;
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.render_strings(name, item, vars, search_dirs)?;
+                }
+            }
+            Value::Object(map) => {
+                for item in map.values_mut() {
+                    self.render_strings(name, item, vars, search_dirs)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A template error as a [`Located`] message (file, line and column from the engine), with a hint
+/// for the common mistakes.
+pub fn template_located(err: &TemplateError) -> Located {
+    let location = SourceLocation {
+        file: err.file.clone(),
+        line: err.line,
+        column: err.column,
+    };
+    let mut located = Located::new(location, err.message.clone());
+    let hint = match err.kind {
+        TemplateErrorKind::Undefined => Some("define the variable, or use `| default(...)` or `is defined`"),
+        TemplateErrorKind::Syntax => Some("fix the template syntax"),
+        TemplateErrorKind::NotFound => Some("the file must exist on the template search path, inside the project"),
+        _ => None,
+    };
+    if let Some(hint) = hint {
+        located = located.with_hint(hint);
+    }
+    // Templates that included the failing one are part of the chain, outermost last.
+    located.chain = err
+        .chain
+        .iter()
+        .rev()
+        .map(|f| SourceLocation::file(f.clone()))
+        .collect();
+    located
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::JinjaEngine;
+    use serde_json::json;
+
+    #[test]
+    fn conditions_and_strings_render_with_the_context() {
+        let engine = JinjaEngine::new();
+        let t = Templater {
+            engine: &engine,
+            kind: EngineKind::Jinja2,
+            root: Path::new("/"),
+        };
+        let vars = json!({"a": {"on": true}, "n": "x"});
+        assert!(t.check_when("d.yaml", Some("a.on"), &vars, &[]).unwrap());
+        assert!(!t.check_when("d.yaml", Some("n == 'y'"), &vars, &[]).unwrap());
+        assert!(t.check_when("d.yaml", Some("  "), &vars, &[]).unwrap());
+        let mut value = json!({"k": "v-{{ n }}", "l": ["{{ n }}", 1], "plain": "no braces"});
+        t.render_strings("d.yaml", &mut value, &vars, &[]).unwrap();
+        assert_eq!(value, json!({"k": "v-x", "l": ["x", 1], "plain": "no braces"}));
+        assert_eq!(
+            t.render("f", "{ not a template", &vars, &[]).unwrap(),
+            "{ not a template"
+        );
+    }
+}
