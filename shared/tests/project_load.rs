@@ -5,7 +5,7 @@ mod common;
 
 use common::{block_on, example, project};
 use serde_json::json;
-use shared::project::{ExternalArgs, Inclusion, LoadedProject, ProjectError, ProjectOptions, load};
+use shared::project::{Inclusion, LoadedProject, ProjectError, ProjectOptions, load};
 
 fn load_target(dir: &std::path::Path, target: Option<&str>) -> Result<LoadedProject, ProjectError> {
     let options = ProjectOptions {
@@ -88,10 +88,7 @@ fn gitops_example_needs_its_required_arg_and_templates_item_paths() {
     let options = ProjectOptions {
         project_dir: dir.clone(),
         target: Some("gitops".into()),
-        args: ExternalArgs {
-            args: vec![(vec!["cluster_name".into()], json!("prod.example.com"))],
-            files: vec![],
-        },
+        args: json!({"cluster_name": "prod.example.com"}).as_object().unwrap().clone(),
         ..Default::default()
     };
     let project = block_on(load(&options, None)).unwrap();
@@ -151,31 +148,28 @@ fn inclusion_filters_by_tag_and_directory() {
 }
 
 #[test]
-fn args_merge_defaults_target_cli_and_files_in_that_order() {
+fn args_merge_defaults_target_and_external_args_in_that_order() {
     let (_tmp, dir) = project(&[
         (
             ".kluctl.yaml",
-            "args:\n  - name: a\n    default: {x: 1, y: 1, z: 1}\n  - name: b\ntargets:\n  - name: t\n    args: {a: {y: 2}, b: t}\n",
+            "args:\n  - name: a\n    default: {x: 1, y: 1, z: 1}\n  - name: b\n  - name: n.deep\n    default: 5\ntargets:\n  - name: t\n    args: {a: {y: 2}, b: t}\n",
         ),
         ("deployment.yaml", "deployments: []\n"),
-        ("args.yaml", "a: {z: 4}\n"),
     ]);
     let options = ProjectOptions {
         project_dir: dir.clone(),
         target: Some("t".into()),
-        args: ExternalArgs {
-            args: vec![
-                (vec!["a".into(), "x".into()], json!(3)),
-                (vec!["c".into()], json!([1, 2])),
-            ],
-            files: vec![dir.join("args.yaml")],
-        },
+        args: json!({"a": {"x": 3}, "c": [1, 2]}).as_object().unwrap().clone(),
         ..Default::default()
     };
     let project = block_on(load(&options, None)).unwrap();
     assert_eq!(
         serde_json::Value::Object(project.args.clone()),
-        json!({"a": {"x": 3, "y": 2, "z": 4}, "b": "t", "c": [1, 2]})
+        json!({"a": {"x": 3, "y": 2, "z": 1}, "n": {"deep": 5}, "b": "t", "c": [1, 2]})
+    );
+    assert_eq!(
+        project.target.args,
+        *json!({"a": {"y": 2}, "b": "t"}).as_object().unwrap()
     );
 }
 

@@ -7,7 +7,7 @@ use super::paths::ProjectPaths;
 use crate::types::{
     ArgDecl, AwsConfig, FixedImage, KluctlProjectConfig, Located, SourceLocation, SourceMap, TargetConfig,
 };
-use crate::vars::{Templater, deep_merge, parse_simple_path, set_path};
+use crate::vars::{Templater, deep_merge, parse_simple_path};
 use crate::yaml;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -157,61 +157,20 @@ pub fn select_target(
     }
 }
 
-/// Where args come from besides the project: `-a` values and `--args-from-file` files.
-#[derive(Clone, Debug, Default)]
-pub struct ExternalArgs {
-    /// `-a name=value`, already parsed into a dotted path and a YAML value.
-    pub args: Vec<(Vec<String>, Value)>,
-    /// `--args-from-file` files, merged in order after the `-a` values.
-    pub files: Vec<PathBuf>,
-}
-
-/// Merges args: declared defaults < target args < `-a` < `--args-from-file`, then checks that
-/// every declared arg without default is set.
+/// Merges args: declared defaults < target args < external args (`-a`, then
+/// `--args-from-file`, already merged by [`crate::args`]), then checks that every declared arg
+/// without default is set.
 pub fn merge_args(
     decls: &[ArgDecl],
     target_args: Option<&Map<String, Value>>,
-    external: &ExternalArgs,
+    external: &Map<String, Value>,
     file: &ProjectConfigFile,
 ) -> Result<Map<String, Value>, ProjectError> {
     let mut args = Value::Object(defaults(decls, file)?);
     if let Some(target_args) = target_args {
         deep_merge(&mut args, Value::Object(target_args.clone()));
     }
-    let mut cli = Map::new();
-    for (path, value) in &external.args {
-        set_path(&mut cli, path, value.clone());
-    }
-    deep_merge(&mut args, Value::Object(cli));
-    for path in &external.files {
-        let display = path.to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ProjectError::ResolveArgs(
-                Located::new(SourceLocation::file(&display), format!("cannot read args file: {e}"))
-                    .with_hint("check the path given with --args-from-file"),
-            )
-        })?;
-        match yaml::parse_single(&text, &display) {
-            Ok(Value::Object(map)) => deep_merge(&mut args, Value::Object(map)),
-            Ok(Value::Null) => {}
-            Ok(_) => {
-                return Err(ProjectError::ResolveArgs(Located::new(
-                    SourceLocation::file(&display),
-                    "an args file must hold a mapping of arg names to values",
-                )));
-            }
-            Err(e) => {
-                return Err(ProjectError::ResolveArgs(Located::new(
-                    SourceLocation {
-                        file: e.file,
-                        line: e.line,
-                        column: e.column,
-                    },
-                    e.message,
-                )));
-            }
-        }
-    }
+    deep_merge(&mut args, Value::Object(external.clone()));
     let Value::Object(args) = args else {
         unreachable!("args start as a mapping and mappings merge into mappings")
     };

@@ -28,7 +28,7 @@ mod item;
 pub mod paths;
 mod tree;
 
-pub use config::{ExternalArgs, ProjectConfigFile, Target};
+pub use config::{ProjectConfigFile, Target};
 pub use error::ProjectError;
 pub use inclusion::Inclusion;
 pub use item::{DeploymentItem, ItemDir, LoadedProject, TemplateExcludes};
@@ -37,7 +37,7 @@ use crate::template;
 use crate::types::{Located, SourceLocation};
 use crate::vars::{ClusterReader, Templater, VarsLoader};
 use paths::ProjectPaths;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::path::PathBuf;
 
 /// What to load: the project, the target and args, and the inclusion filters.
@@ -55,8 +55,9 @@ pub struct ProjectOptions {
     pub context: Option<String>,
     /// `--discriminator`: overrides the rendered discriminator.
     pub discriminator: Option<String>,
-    /// `-a` values and `--args-from-file` files.
-    pub args: ExternalArgs,
+    /// Args from outside the project: `-a` values and `--args-from-file` files, merged in that
+    /// order (see [`crate::args`]); they win over the target's args and the declared defaults.
+    pub args: Map<String, Value>,
     /// `-I`, `-E`, `--include-deployment-dir`, `--exclude-deployment-dir`.
     pub inclusion: Inclusion,
 }
