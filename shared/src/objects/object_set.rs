@@ -50,7 +50,7 @@ impl ObjectSet {
 
     /// Appends the objects of `item` (after the items added before). Fails on the first object
     /// that is already in the set; objects without kind or name are kept but not indexed.
-    pub fn push_item(&mut self, item: usize, objects: Vec<Value>) -> Result<(), DuplicateObject> {
+    pub fn push_item(&mut self, item: usize, objects: Vec<Value>) -> Result<(), Box<DuplicateObject>> {
         let position = self.items.len();
         let mut added: HashMap<ObjectRef, (usize, usize)> = HashMap::new();
         for (i, object) in objects.iter().enumerate() {
@@ -64,11 +64,11 @@ impl ObjectSet {
                 (None, false) => None,
             };
             if let Some(first_item) = first {
-                return Err(DuplicateObject {
+                return Err(Box::new(DuplicateObject {
                     object: k,
                     first_item,
                     second_item: item,
-                });
+                }));
             }
             added.insert(k, (position, i));
         }
