@@ -65,3 +65,52 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .unwrap()
         .block_on(f)
 }
+
+/// A test-only stand-in for the Kustomize stage, enough for plain-manifest items: it reads the
+/// files listed in `resources` (multi-document YAML) and applies `namespace`. Real builds go
+/// through `shared::kustomize`.
+pub struct PlainManifests;
+
+impl shared::render::ItemBuilder for PlainManifests {
+    fn build(
+        &self,
+        dir: &Path,
+        _root: &Path,
+        display_dir: &str,
+    ) -> Result<Vec<serde_json::Value>, shared::types::Located> {
+        use shared::types::{Located, SourceLocation};
+        let file = ["kustomization.yaml", "kustomization.yml"]
+            .iter()
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
+            .unwrap();
+        let k = shared::yaml::parse_single(&std::fs::read_to_string(file).unwrap(), "k").unwrap();
+        let mut out = Vec::new();
+        for r in k["resources"].as_array().cloned().unwrap_or_default() {
+            let name = r.as_str().unwrap();
+            let text = std::fs::read_to_string(dir.join(name)).map_err(|e| {
+                Located::new(
+                    SourceLocation::file(format!("{display_dir}/{name}")),
+                    format!("missing resource: {e}"),
+                )
+            })?;
+            let docs = shared::yaml::parse_documents(&text, &format!("{display_dir}/{name}")).map_err(|e| {
+                Located::new(
+                    SourceLocation {
+                        file: e.file,
+                        line: e.line,
+                        column: e.column,
+                    },
+                    e.message,
+                )
+            })?;
+            for mut doc in docs {
+                if let Some(ns) = k["namespace"].as_str().filter(|_| doc["kind"] != "Namespace") {
+                    doc["metadata"]["namespace"] = serde_json::Value::String(ns.to_string());
+                }
+                out.push(doc);
+            }
+        }
+        Ok(out)
+    }
+}
