@@ -567,7 +567,7 @@ impl<'a> Walker<'a> {
                     return Err(ProjectError::InvalidItem(
                         Located::new(
                             map.locate(display, &format!("ignoreForDiff/{i}/fieldPathRegex")),
-                            format!("invalid regular expression: {e}"),
+                            format!("invalid regular expression {regex:?}: {}", regex_reason(&e)),
                         )
                         .with_chain(chain),
                     ));
@@ -587,6 +587,16 @@ impl<'a> Walker<'a> {
         }
         Ok(())
     }
+}
+
+/// The regex crate draws the error position over several lines; keep the reason only.
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .last()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 fn condition_error(

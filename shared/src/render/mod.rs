@@ -235,16 +235,14 @@ fn duplicate_error(project: &LoadedProject, object: &ObjectRef, first: usize, se
         format!("{object} is rendered twice by item {}", name(second))
     } else {
         format!(
-            "{object} is rendered by item {} and again by item {}",
+            "{object} is rendered by item {} (declared at {}) and again by item {}",
             name(first),
+            project.items[first].declared_at(),
             name(second)
         )
     };
     let item = &project.items[second];
-    let mut chain = item.chain[1..].to_vec();
-    if first != second {
-        chain.push(project.items[first].declared_at().clone());
-    }
+    let chain = item.chain[1..].to_vec();
     RenderError::DuplicateObject(
         Located::new(item.declared_at().clone(), message)
             .with_hint("each object may come from one item only: remove one, or change its name or namespace")
