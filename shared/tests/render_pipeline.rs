@@ -191,3 +191,48 @@ fn the_parallel_render_is_deterministic() {
     );
     assert!(first.contains("n: '78'"), "{first}");
 }
+
+#[test]
+fn a_project_inside_a_git_repository_uses_the_repository_as_source_root() {
+    let (tmp, _) = project(&[]);
+    let repo = tmp.path().join("repo");
+    let dir = repo.join("deploy");
+    for (path, content) in [
+        (
+            "deployment.yaml",
+            "deployments:\n  - path: app\n  - path: ../shared/common\n",
+        ),
+        ("app/cm.yaml", "kind: ConfigMap\nmetadata:\n  name: app\n"),
+        (
+            "../shared/common/cm.yaml",
+            "kind: ConfigMap\nmetadata:\n  name: '{{ \"common\" }}'\n",
+        ),
+        ("../.git/HEAD", "ref: refs/heads/main\n"),
+    ] {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    let project = load_dir(&dir);
+    let rendered = render_with(&project, None);
+    let dirs: Vec<_> = rendered
+        .objects
+        .iter()
+        .map(|(_, o)| o["metadata"]["annotations"]["kluctl.io/deployment-item-dir"].clone())
+        .collect();
+    assert_eq!(dirs, vec![json!("deploy/app"), json!("shared/common")]);
+    assert!(rendered.tree.root().join("deploy/app/.rendered.yml").is_file());
+    assert_eq!(project.items[1].dir.as_ref().unwrap().display, "../shared/common");
+
+    std::fs::write(repo.join("shared/common/cm.yaml"), "name: '{{ nope }}'\n").unwrap();
+    let err = render(
+        &load_dir(&dir),
+        &RenderOptions {
+            output_dir: None,
+            scopes: None,
+            builder: &PlainManifests,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.all()[0].location.file, "../shared/common/cm.yaml");
+}

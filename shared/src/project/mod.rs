@@ -89,7 +89,7 @@ pub async fn load(
     let templater = Templater {
         engine: engine.as_ref(),
         kind: engine_kind,
-        root: &paths.root,
+        paths: &paths,
     };
 
     let (target_config, target_index, mut warnings) = config::select_target(&file, options.target.as_deref())?;
@@ -176,7 +176,7 @@ pub fn list_targets(
     let templater = Templater {
         engine: engine.as_ref(),
         kind: engine_kind,
-        root: &paths.root,
+        paths: &paths,
     };
     let mut warnings = Vec::new();
     let mut targets = Vec::new();

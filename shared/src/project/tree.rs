@@ -411,7 +411,7 @@ impl<'a> Walker<'a> {
         search_dirs.extend(inherited.search_dirs.iter().cloned());
         let rendered = self
             .templater
-            .render(&display, &text, &inherited.vars, &search_dirs)
+            .render_file(&file, &text, &inherited.vars, &search_dirs)
             .map_err(|e| {
                 let mut located = template_located(&e);
                 located.chain.extend(inherited.chain.iter().cloned());

@@ -169,18 +169,15 @@ pub(crate) fn render_item_files(
         };
         let output = match text {
             None => bytes,
-            Some(text) => {
-                let display = paths.display(path);
-                match templater.render(&display, text, &item.vars, &item.search_dirs) {
-                    Ok(rendered) => rendered.into_bytes(),
-                    Err(e) => {
-                        let mut located = template_located(&e);
-                        located.chain.extend(item.chain.iter().cloned());
-                        errors.push(RenderError::RenderTemplate(located));
-                        continue;
-                    }
+            Some(text) => match templater.render_file(path, text, &item.vars, &item.search_dirs) {
+                Ok(rendered) => rendered.into_bytes(),
+                Err(e) => {
+                    let mut located = template_located(&e);
+                    located.chain.extend(item.chain.iter().cloned());
+                    errors.push(RenderError::RenderTemplate(located));
+                    continue;
                 }
-            }
+            },
         };
         std::fs::write(&target, output).map_err(|e| write_error(path, e))?;
     }

@@ -89,7 +89,7 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
     let templater = Templater {
         engine: engine.as_ref(),
         kind: project.engine,
-        root: &project.paths.root,
+        paths: &project.paths,
     };
     let work: Vec<&DeploymentItem> = project.included_items().filter(|i| i.dir.is_some()).collect();
     let out_dir = |item: &DeploymentItem| staging.dir.join(&item_dir(item).rendered_rel);

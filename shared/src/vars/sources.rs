@@ -71,7 +71,7 @@ pub(crate) fn load_file(
     })?;
     let rendered = loader
         .templater
-        .render(&display, &text, ctx, search_dirs)
+        .render_file(&path, &text, ctx, search_dirs)
         .map_err(|e| {
             let mut located = super::template_located(&e);
             located.chain.extend(chain.iter().cloned());

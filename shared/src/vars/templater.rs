@@ -2,6 +2,7 @@
 //! conveniences the loaders need: a fast path for text without `{`, `when` conditions, and
 //! rendering every string inside a YAML value.
 
+use crate::project::paths::ProjectPaths;
 use crate::template::{EngineKind, RenderContext, TemplateEngine, TemplateError, TemplateErrorKind};
 use crate::types::{Located, SourceLocation};
 use serde_json::Value;
@@ -14,12 +15,32 @@ pub struct Templater<'a> {
     pub engine: &'a dyn TemplateEngine,
     /// Which language the engine speaks (conditions are written differently).
     pub kind: EngineKind,
-    /// Nothing outside this directory may be read by templates.
-    pub root: &'a Path,
+    /// The source root (nothing outside may be read by templates) and how paths are shown.
+    pub paths: &'a ProjectPaths,
 }
 
 impl<'a> Templater<'a> {
-    /// Renders `source`; text without `{` is returned unchanged without parsing, as Kluctl does.
+    /// Renders the file at `path` (absolute, inside the root) whose content is `source`. The
+    /// engine names files relative to the source root; errors come back relative to the project
+    /// directory, as users know them.
+    pub fn render_file(
+        &self,
+        path: &Path,
+        source: &str,
+        vars: &Value,
+        search_dirs: &[PathBuf],
+    ) -> Result<String, TemplateError> {
+        let name = self.paths.relative_to_root(path);
+        self.render(&name, source, vars, search_dirs).map_err(|mut e| {
+            let shown = |f: &str| self.paths.display(&self.paths.root.join(f));
+            e.file = shown(&e.file);
+            e.chain = e.chain.iter().map(|f| shown(f)).collect();
+            e
+        })
+    }
+
+    /// Renders `source` named `name` in errors; text without `{` is returned unchanged without
+    /// parsing, as Kluctl does.
     pub fn render(
         &self,
         name: &str,
@@ -33,7 +54,7 @@ impl<'a> Templater<'a> {
         let ctx = RenderContext {
             vars,
             search_dirs,
-            root: self.root,
+            root: &self.paths.root,
         };
         self.engine.render(name, source, &ctx)
     }
@@ -122,10 +143,14 @@ mod tests {
     #[test]
     fn conditions_and_strings_render_with_the_context() {
         let engine = JinjaEngine::new();
+        let paths = ProjectPaths {
+            root: PathBuf::from("/"),
+            project_dir: PathBuf::from("/"),
+        };
         let t = Templater {
             engine: &engine,
             kind: EngineKind::Jinja2,
-            root: Path::new("/"),
+            paths: &paths,
         };
         let vars = json!({"a": {"on": true}, "n": "x"});
         assert!(t.check_when("d.yaml", Some("a.on"), &vars, &[]).unwrap());
