@@ -236,3 +236,34 @@ fn a_project_inside_a_git_repository_uses_the_repository_as_source_root() {
     .unwrap_err();
     assert_eq!(err.all()[0].location.file, "../shared/common/cm.yaml");
 }
+
+#[test]
+fn a_project_without_deployment_yaml_is_one_item_at_its_root() {
+    let (_tmp, dir) = project(&[
+        (
+            ".kluctl.yaml",
+            "discriminator: d-{{ target.name }}\ntargets:\n  - name: t\n",
+        ),
+        ("cm.yaml", "kind: ConfigMap\nmetadata:\n  name: '{{ target.name }}'\n"),
+    ]);
+    let options = ProjectOptions {
+        project_dir: dir.clone(),
+        target: Some("t".into()),
+        ..Default::default()
+    };
+    let project = block_on(load(&options, None)).unwrap();
+    assert_eq!(project.items.len(), 1);
+    assert!(project.items[0].tags.is_empty(), "`.` gives no default tag");
+    let rendered = render_with(&project, None);
+    let objects: Vec<_> = rendered.objects.iter().map(|(_, o)| o.clone()).collect();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert_eq!(objects[0]["metadata"]["name"], "t");
+    assert_eq!(
+        objects[0]["metadata"]["labels"],
+        json!({"kluctl.io/discriminator": "d-t"})
+    );
+    assert_eq!(
+        objects[0]["metadata"]["annotations"]["kluctl.io/deployment-item-dir"],
+        "."
+    );
+}

@@ -56,7 +56,13 @@ fn generated_resources(dir: &Path, recursive: bool, helm_outputs: &[String]) -> 
         }
         let name = entry.file_name().to_string_lossy();
         let lower = name.to_lowercase();
-        if is_helm_values(&name) || is_helm_chart(&name) || !(lower.ends_with(".yaml") || lower.ends_with(".yml")) {
+        // Kluctl's own files are never Kubernetes objects (relevant for `path: .` items).
+        let kluctl_file = lower.starts_with(".kluctl") || lower == ".rendered.yml";
+        if is_helm_values(&name)
+            || is_helm_chart(&name)
+            || kluctl_file
+            || !(lower.ends_with(".yaml") || lower.ends_with(".yml"))
+        {
             continue;
         }
         let rel = entry
