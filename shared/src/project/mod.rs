@@ -27,6 +27,7 @@ mod inclusion;
 mod item;
 pub mod paths;
 mod tree;
+mod validate;
 
 pub use config::{ProjectConfigFile, Target};
 pub use error::ProjectError;
