@@ -13,6 +13,7 @@ mod cluster;
 mod cluster_sources;
 mod error;
 mod jsonpath;
+mod kube_reader;
 mod merge;
 mod sources;
 mod templater;
@@ -20,6 +21,7 @@ mod templater;
 pub use cluster::{ClusterReadError, ClusterReader, ListQuery, ObjectQuery};
 pub use error::VarsError;
 pub use jsonpath::query as json_path_query;
+pub use kube_reader::KubeReader;
 pub use merge::{deep_merge, merge_maps, nest, parse_simple_path, set_path};
 pub use templater::{Templater, template_located};
 
