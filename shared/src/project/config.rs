@@ -4,6 +4,7 @@
 
 use super::error::ProjectError;
 use super::paths::ProjectPaths;
+use crate::template::TemplateErrorKind;
 use crate::types::{
     ArgDecl, AwsConfig, FixedImage, KluctlProjectConfig, Located, SourceLocation, SourceMap, TargetConfig,
 };
@@ -285,9 +286,12 @@ pub fn render_target(
             templater
                 .render_strings(&file.display, field_value, &ctx, &[])
                 .map_err(|e| {
-                    ProjectError::RenderTarget(Located::new(at(field), e.message.clone()).with_hint(
-                        "target fields and the discriminator may only use `target` and `args` (and ordinary filters)",
-                    ))
+                    let located = Located::new(at(field), e.message.clone());
+                    ProjectError::RenderTarget(if e.kind == TemplateErrorKind::Undefined {
+                        located.with_hint("target fields and the discriminator see only `target` and `args`")
+                    } else {
+                        located
+                    })
                 })?;
         }
         if value == before {

@@ -124,6 +124,7 @@ pub(crate) fn render_item_files(
         )
     };
     let mut ignore = TemplateIgnore::new(paths, item)?;
+    let session = templater.file_session(&item.vars, &item.search_dirs);
     let mut errors = Vec::new();
     let mut chart_dirs: Vec<PathBuf> = Vec::new();
     let walker = walkdir::WalkDir::new(&dir.path)
@@ -169,7 +170,7 @@ pub(crate) fn render_item_files(
         };
         let output = match text {
             None => bytes,
-            Some(text) => match templater.render_file(path, text, &item.vars, &item.search_dirs) {
+            Some(text) => match session.render_file(path, text) {
                 Ok(rendered) => rendered.into_bytes(),
                 Err(e) => {
                     let mut located = template_located(&e);

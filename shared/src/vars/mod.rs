@@ -23,7 +23,7 @@ pub use error::VarsError;
 pub use jsonpath::query as json_path_query;
 pub use kube_reader::KubeReader;
 pub use merge::{deep_merge, merge_maps, nest, parse_simple_path, set_path};
-pub use templater::{Templater, template_located};
+pub use templater::{FileSession, Templater, template_located};
 
 use crate::project::paths::ProjectPaths;
 use crate::types::{Located, SourceLocation, SourceMap, VarsSource, VarsSourceKind};

@@ -3,7 +3,7 @@
 //! rendering every string inside a YAML value.
 
 use crate::project::paths::ProjectPaths;
-use crate::template::{EngineKind, RenderContext, TemplateEngine, TemplateError, TemplateErrorKind};
+use crate::template::{EngineKind, RenderContext, TemplateEngine, TemplateError, TemplateSession};
 use crate::types::{Located, SourceLocation};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -31,12 +31,22 @@ impl<'a> Templater<'a> {
         search_dirs: &[PathBuf],
     ) -> Result<String, TemplateError> {
         let name = self.paths.relative_to_root(path);
-        self.render(&name, source, vars, search_dirs).map_err(|mut e| {
-            let shown = |f: &str| self.paths.display(&self.paths.root.join(f));
-            e.file = shown(&e.file);
-            e.chain = e.chain.iter().map(|f| shown(f)).collect();
-            e
-        })
+        self.render(&name, source, vars, search_dirs)
+            .map_err(|e| shown_relative_to_project(self.paths, e))
+    }
+
+    /// A session for rendering many files with the same variables (one deployment item): the
+    /// variables are converted once and included templates parsed once.
+    pub fn file_session(&self, vars: &Value, search_dirs: &[PathBuf]) -> FileSession<'a> {
+        let ctx = RenderContext {
+            vars,
+            search_dirs,
+            root: &self.paths.root,
+        };
+        FileSession {
+            session: self.engine.session(&ctx),
+            paths: self.paths,
+        }
     }
 
     /// Renders `source` named `name` in errors; text without `{` is returned unchanged without
@@ -106,8 +116,32 @@ impl<'a> Templater<'a> {
     }
 }
 
-/// A template error as a [`Located`] message (file, line and column from the engine), with a hint
-/// for the common mistakes.
+/// Files rendered with one set of variables; see [`Templater::file_session`].
+pub struct FileSession<'a> {
+    session: Box<dyn TemplateSession + 'a>,
+    paths: &'a ProjectPaths,
+}
+
+impl FileSession<'_> {
+    /// Renders the file at `path` (absolute, inside the root) whose content is `source`.
+    pub fn render_file(&self, path: &Path, source: &str) -> Result<String, TemplateError> {
+        let name = self.paths.relative_to_root(path);
+        self.session
+            .render(&name, source)
+            .map_err(|e| shown_relative_to_project(self.paths, e))
+    }
+}
+
+/// The engine names files relative to the source root; users know them relative to the project.
+fn shown_relative_to_project(paths: &ProjectPaths, mut e: TemplateError) -> TemplateError {
+    let shown = |f: &str| paths.display(&paths.root.join(f));
+    e.file = shown(&e.file);
+    e.chain = e.chain.iter().map(|f| shown(f)).collect();
+    e
+}
+
+/// A template error as a [`Located`] message (file, line and column from the engine, whose
+/// message already says what to do), with the templates that included the failing one.
 pub fn template_located(err: &TemplateError) -> Located {
     let location = SourceLocation {
         file: err.file.clone(),
@@ -115,15 +149,6 @@ pub fn template_located(err: &TemplateError) -> Located {
         column: err.column,
     };
     let mut located = Located::new(location, err.message.clone());
-    let hint = match err.kind {
-        TemplateErrorKind::Undefined => Some("define the variable, or use `| default(...)` or `is defined`"),
-        TemplateErrorKind::Syntax => Some("fix the template syntax"),
-        TemplateErrorKind::NotFound => Some("the file must exist on the template search path, inside the project"),
-        _ => None,
-    };
-    if let Some(hint) = hint {
-        located = located.with_hint(hint);
-    }
     // Templates that included the failing one are part of the chain, outermost last.
     located.chain = err
         .chain

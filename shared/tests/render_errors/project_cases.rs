@@ -192,7 +192,7 @@ pub fn cases() -> Vec<Case> {
             stage: Load,
             file: "deployment.yaml",
             line: Some(3),
-            column: None,
+            column: Some(7),
             message: "",
         },
         Case {
@@ -205,7 +205,7 @@ pub fn cases() -> Vec<Case> {
             stage: Load,
             file: "deployment.yaml",
             line: Some(2),
-            column: None,
+            column: Some(15),
             message: "missing",
         },
         Case {

@@ -38,7 +38,7 @@ pub fn cases() -> Vec<Case> {
             stage: Load,
             file: "v.yaml",
             line: Some(2),
-            column: None,
+            column: Some(8),
             message: "undefined_thing",
         },
         Case {
@@ -153,7 +153,7 @@ pub fn cases() -> Vec<Case> {
             stage: Render,
             file: "app/cm.yaml",
             line: Some(3),
-            column: None,
+            column: Some(15),
             message: "",
         },
         Case {
@@ -166,7 +166,7 @@ pub fn cases() -> Vec<Case> {
             stage: Render,
             file: "app/cm.yaml",
             line: Some(3),
-            column: None,
+            column: Some(13),
             message: "who",
         },
         Case {
