@@ -267,3 +267,61 @@ fn a_project_without_deployment_yaml_is_one_item_at_its_root() {
         "."
     );
 }
+
+#[test]
+fn get_image_placeholders_resolve_from_command_line_target_and_vars() {
+    let (_tmp, dir) = project(&[
+        (
+            ".kluctl.yaml",
+            "targets:\n  - name: t\n    images:\n      - image: nginx\n        resultImage: nginx:target\n      - image: redis\n        resultImage: redis:target\n",
+        ),
+        (
+            "deployment.yaml",
+            "vars:\n  - values:\n      images:\n        - imageRegex: '^busy'\n          resultImage: busybox:vars\ndeployments:\n  - path: app\n",
+        ),
+        (
+            "app/d.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: \"{{ images.get_image('nginx') }}\"\n        - name: b\n          image: \"{{ images.get_image('redis') }}\"\n        - name: c\n          image: \"{{ images.get_image('busybox') }}\"\n",
+        ),
+    ]);
+    let options = ProjectOptions {
+        project_dir: dir.clone(),
+        target: Some("t".into()),
+        fixed_images: vec![serde_json::from_value(json!({"image": "redis", "resultImage": "redis:cli"})).unwrap()],
+        ..Default::default()
+    };
+    let project = block_on(load(&options, None)).unwrap();
+    let rendered = render_with(&project, None);
+    let (_, d) = rendered.objects.iter().next().unwrap();
+    let images: Vec<_> = d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["image"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(images, vec!["nginx:target", "redis:cli", "busybox:vars"]);
+    assert_eq!(rendered.seen_images.len(), 3);
+    assert_eq!(rendered.seen_images[2].container.as_deref(), Some("c"));
+
+    std::fs::write(
+        dir.join("app/d.yaml"),
+        "kind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: x\n      image: \"{{ images.get_image('unknown') }}\"\n",
+    )
+    .unwrap();
+    let project = block_on(load(&options, None)).unwrap();
+    let err = render(
+        &project,
+        &RenderOptions {
+            output_dir: None,
+            scopes: None,
+            builder: &PlainManifests,
+        },
+    )
+    .unwrap_err();
+    let l = err.all()[0];
+    assert_eq!(l.location.to_string(), "deployment.yaml:7:5");
+    assert_eq!(
+        l.message,
+        "failed to find fixed image for unknown (object Pod/p, container x)"
+    );
+}

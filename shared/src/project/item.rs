@@ -29,7 +29,7 @@ pub struct LoadedProject {
     pub args: Map<String, Value>,
     /// The discriminator (`--discriminator`, else the target's), `None` when unset or empty.
     pub discriminator: Option<String>,
-    /// Fixed images from the target.
+    /// Fixed images: the target's, then the command line's (searched last first).
     pub fixed_images: Vec<FixedImage>,
     /// Every item in deployment order, including excluded ones (see [`DeploymentItem::included`]).
     pub items: Vec<DeploymentItem>,

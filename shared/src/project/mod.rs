@@ -35,7 +35,7 @@ pub use inclusion::Inclusion;
 pub use item::{DeploymentItem, ItemDir, LoadedProject, TemplateExcludes};
 
 use crate::template;
-use crate::types::{Located, SourceLocation};
+use crate::types::{FixedImage, Located, SourceLocation};
 use crate::vars::{ClusterReader, Templater, VarsLoader};
 use paths::ProjectPaths;
 use serde_json::{Map, Value};
@@ -61,6 +61,8 @@ pub struct ProjectOptions {
     pub args: Map<String, Value>,
     /// `-I`, `-E`, `--include-deployment-dir`, `--exclude-deployment-dir`.
     pub inclusion: Inclusion,
+    /// `-F/--fixed-image` and `--fixed-images-file`: they win over the target's images.
+    pub fixed_images: Vec<FixedImage>,
 }
 
 fn project_dir_error(options: &ProjectOptions, e: std::io::Error) -> ProjectError {
@@ -142,8 +144,10 @@ pub async fn load(
             };
     }
 
+    let mut fixed_images = target.images.clone();
+    fixed_images.extend(options.fixed_images.iter().cloned());
     Ok(LoadedProject {
-        fixed_images: target.images.clone(),
+        fixed_images,
         engine: engine_kind,
         config: file.config,
         target,

@@ -4,13 +4,14 @@
 //!
 //! Per item, in parallel on all cores: template the files; render Helm releases; prepare the
 //! kustomization (generate it, `overrideNamespace`); build it with Kustomize; post-process the
-//! objects (labels, annotations, `kluctl.io/ignore`). Then, in deployment order: fix namespaces
+//! objects (labels, annotations, `kluctl.io/ignore`, `images.get_image` placeholders). Then, in deployment order: fix namespaces
 //! (with discovery), detect duplicates, write `.rendered.yml` per item, and move the tree into
 //! place. Any failure leaves nothing outside the temp/staging directory; errors name the original
 //! project file, never the render directory.
 
 mod error;
 mod files;
+mod images;
 mod kustomization;
 mod namespaces;
 mod output;
@@ -23,7 +24,7 @@ pub use output::{MARKER_FILE, RenderedTree};
 use crate::objects::{ObjectRef, ObjectSet};
 use crate::project::{DeploymentItem, ItemDir, LoadedProject};
 use crate::template;
-use crate::types::{Located, SourceLocation};
+use crate::types::{FixedImage, Located, SourceLocation};
 use crate::vars::Templater;
 use output::Staging;
 use rayon::prelude::*;
@@ -70,12 +71,15 @@ pub struct RenderedProject {
     pub objects: ObjectSet,
     /// Per included item, in deployment order.
     pub items: Vec<RenderedItem>,
+    /// Every `images.get_image` resolution, in deployment order (for `list-images` and results).
+    pub seen_images: Vec<FixedImage>,
 }
 
 /// The result of the per-item work.
 struct Built {
     flags: kustomization::KustomizationFlags,
     objects: Vec<Value>,
+    seen_images: Vec<FixedImage>,
 }
 
 fn item_dir(item: &DeploymentItem) -> &ItemDir {
@@ -134,9 +138,36 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
                     RenderError::BuildKustomize(located)
                 })?;
             let meta = postprocess::ItemMetadata::new(item, dir, project.discriminator.as_deref());
+            let mut objects = postprocess::postprocess(objects, &meta);
+            let postprocess_error = |message: String| {
+                RenderError::PostProcess(
+                    Located::new(item.declared_at().clone(), message)
+                        .with_hint("add the image to the target's images, --fixed-image, or the `images` variable")
+                        .with_chain(&item.chain[1..]),
+                )
+            };
+            let resolver = images::ImageResolver {
+                fixed: &project.fixed_images,
+                from_vars: images::ImageResolver::images_from_vars(&item.vars).map_err(postprocess_error)?,
+                deployment_dir: &dir.rel_root,
+                tags: &item.tags,
+            };
+            let mut seen_images = Vec::new();
+            for object in &mut objects {
+                let is_list = object["kind"].as_str().is_some_and(|k| k.ends_with("List"));
+                match object.get_mut("items").and_then(Value::as_array_mut) {
+                    Some(inner) if is_list => {
+                        for o in inner {
+                            resolver.resolve(o, &mut seen_images).map_err(postprocess_error)?;
+                        }
+                    }
+                    _ => resolver.resolve(object, &mut seen_images).map_err(postprocess_error)?,
+                }
+            }
             Ok(Some(Built {
                 flags,
-                objects: postprocess::postprocess(objects, &meta),
+                objects,
+                seen_images,
             }))
         })
         .collect();
@@ -151,6 +182,7 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
     }
     let mut objects = ObjectSet::new();
     let mut items = Vec::new();
+    let mut seen_images = Vec::new();
     let mut rendered = work.iter().zip(built);
     for item in project.included_items() {
         let Some(dir) = &item.dir else {
@@ -171,7 +203,8 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
             barrier: item.barrier,
             wait_readiness: item.wait_readiness,
         };
-        if let Some(built) = built {
+        if let Some(mut built) = built {
+            seen_images.append(&mut built.seen_images);
             rendered_item.barrier |= built.flags.barrier;
             rendered_item.wait_readiness |= built.flags.wait_readiness;
             std::fs::write(out.join(".rendered.yml"), crate::yaml::to_yaml_stream(&built.objects)).map_err(|e| {
@@ -194,7 +227,12 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
     for item in &mut items {
         item.dir = item.dir.take().map(|rel| tree.root().join(rel));
     }
-    Ok(RenderedProject { tree, objects, items })
+    Ok(RenderedProject {
+        tree,
+        objects,
+        items,
+        seen_images,
+    })
 }
 
 /// The call site of the Helm stage: renders the Helm releases of this item into its rendered
