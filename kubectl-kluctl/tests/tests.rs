@@ -5,6 +5,7 @@
 
 mod cli;
 mod docs;
+mod gitops;
 mod krew;
 mod kubectl;
 mod util;

@@ -46,6 +46,9 @@ macro_rules! commands {
 commands! {
     Version => version,
     Completion => completion,
+    Gitops => gitops,
+    InstallCrds => install_crds,
+    Agent => agent,
 }
 
 const ROOT_LONG_ABOUT: &str = "\

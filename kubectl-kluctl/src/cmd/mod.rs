@@ -52,7 +52,10 @@
 //! `kubectl_completes_de_to_deploy_delete_diff` with deploy, delete and diff, and
 //! `kubectl_completes_target_names_of_an_example_project` with the first command taking `-t`.
 
+pub mod agent;
 pub mod completion;
+pub mod gitops;
+pub mod install_crds;
 pub mod version;
 
 use crate::cli::flags::KubeOptions;

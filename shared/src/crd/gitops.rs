@@ -101,6 +101,11 @@ pub struct StatusRow {
 }
 
 impl StatusRow {
+    /// The row of an object now.
+    pub fn now(kd: &KluctlDeployment) -> Self {
+        Self::of(kd, Utc::now())
+    }
+
     /// The row of an object, with its age relative to `now`.
     pub fn of(kd: &KluctlDeployment, now: DateTime<Utc>) -> Self {
         let status = kd.status.clone().unwrap_or_default();
