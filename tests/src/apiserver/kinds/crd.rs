@@ -68,7 +68,9 @@ pub fn custom_resource_info(crd: &Value) -> Option<ResourceInfo> {
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("{group}/{name} {kind} is deprecated"))
         });
+        let type_schema = shared::schema::TypeSchema::from_crd(crd, &name).ok();
         versions.push(VersionInfo {
+            type_schema,
             name,
             status: version.pointer("/subresources/status").is_some(),
             scale,

@@ -3,11 +3,13 @@
 //! [`Store`](super::store::Store) with kube-apiserver's metadata, defaulting, validation, generation and
 //! finalizer rules. Input: decoded request objects and [`WriteOptions`]; output: [`Written`] objects.
 
+mod apply;
 mod create;
 mod delete;
 mod patch;
 mod update;
 
+pub use apply::{apply, record, ssa_error};
 pub use create::create;
 pub use delete::{DeleteOptions, delete, delete_collection, deletion_response};
 pub use patch::{PatchType, apply_patch, patch};

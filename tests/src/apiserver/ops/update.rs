@@ -56,7 +56,7 @@ pub fn update(
         if pinned.is_some_and(|rv| rv != current_rv) {
             return Err(ApiError::conflict_modified(&info.group, &info.plural, name));
         }
-        let change = finish_update(state, info, &current, body.clone(), subresource, opts)?;
+        let change = finish_update(state, info, &current, body.clone(), subresource, opts, true)?;
         match write_change(state, info, key.clone(), current_rv, change, opts.dry_run) {
             Ok(mut written) => {
                 written.warnings.extend(warnings);
@@ -115,7 +115,8 @@ pub enum Change {
     Unchanged,
 }
 
-/// Applies the update rules to a proposed new state of `old`.
+/// Applies the update rules to a proposed new state of `old`; `record` adds the writer's managed
+/// fields (applies bring their own).
 pub fn finish_update(
     state: &ApiState,
     info: &ResourceInfo,
@@ -123,6 +124,7 @@ pub fn finish_update(
     proposed: Value,
     subresource: Subresource,
     opts: &WriteOptions,
+    record: bool,
 ) -> Result<Change, ApiError> {
     let name = meta::meta_str(old, "name").to_string();
     let has_status = info.versions.iter().any(|v| v.status);
@@ -161,6 +163,9 @@ pub fn finish_update(
     keep_server_metadata(old, &mut new);
     check_finalizers(info, old, &new, &name)?;
     kinds::default_update(state, info, old, &mut new);
+    if record {
+        super::apply::record(info, Some(old), &mut new, opts, subresource)?;
+    }
     if info.generation || info.is_custom() {
         let changed = spec_changed(old, &new) || (!has_status && old.get("status") != new.get("status"));
         if changed {
