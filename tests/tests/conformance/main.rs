@@ -3,9 +3,11 @@
 
 mod util;
 
+mod apply;
 mod crds;
 mod create;
 mod delete;
+mod diff;
 mod discovery;
 mod faults;
 mod get;
