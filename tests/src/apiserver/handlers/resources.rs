@@ -96,7 +96,7 @@ pub fn respond_object(info: &ResourceInfo, ctx: &Context, status: StatusCode, ob
     if accept.contains("as=PartialObjectMetadata") && !accept.contains("as=PartialObjectMetadataList") {
         return Reply::json(status, &table::partial_metadata(object));
     }
-    Reply::object(status, &to_request_version(info, version, object), accept)
+    Reply::object(status, &ops::in_request_version(info, version, object), accept)
 }
 
 fn namespace(ctx: &Context) -> Option<&str> {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::create::prepare_new_object;
 use super::update::{Subresource, check_identity, finish_update, write_change};
-use super::{WriteOptions, Written, check_namespace, commit, commit_error, object_key, to_request_version};
+use super::{WriteOptions, Written, check_namespace, commit, commit_error, in_request_version, object_key};
 use crate::apiserver::errors::{ApiError, FieldCause};
 use crate::apiserver::kinds;
 use crate::apiserver::meta;
@@ -93,8 +93,7 @@ pub fn apply(
             ));
         }
     }
-    let mut check = applied.clone();
-    super::to_storage_version(info, version, &mut check)?;
+    super::check_type_meta(info, version, &applied)?;
     let warnings = kinds::check_fields(info, version, &mut applied, opts.field_validation)?;
     check_identity(info, namespace, name, &mut applied)?;
     let schema = info.type_schema(version);
@@ -106,8 +105,8 @@ pub fn apply(
     };
     loop {
         let current = state.store.get(&info.group_resource(), &key.0, &key.1);
-        let live = current.as_ref().map(|c| to_request_version(info, version, c));
-        let mut merged = ssa::apply_with(live.as_ref(), &applied, &options, schema.as_ref()).map_err(ssa_error)?;
+        let live = current.as_ref().map(|c| in_request_version(info, version, c));
+        let mut merged = ssa::apply_with(live.as_deref(), &applied, &options, schema.as_ref()).map_err(ssa_error)?;
         super::to_storage_version(info, version, &mut merged)?;
         let attempt = match &current {
             None if subresource != Subresource::Main => {

@@ -123,6 +123,26 @@ pub fn to_request_version(info: &ResourceInfo, version: &str, object: &Value) ->
     out
 }
 
+/// [`to_request_version`] without a copy when the request asks for the storage version.
+pub fn in_request_version<'a>(info: &ResourceInfo, version: &str, object: &'a Value) -> std::borrow::Cow<'a, Value> {
+    if version == info.storage_version {
+        std::borrow::Cow::Borrowed(object)
+    } else {
+        std::borrow::Cow::Owned(to_request_version(info, version, object))
+    }
+}
+
+/// Checks a body's `apiVersion` and `kind` against the resource without changing it.
+pub fn check_type_meta(info: &ResourceInfo, version: &str, object: &Value) -> Result<(), ApiError> {
+    let mut probe = serde_json::Map::new();
+    for field in ["apiVersion", "kind"] {
+        if let Some(value) = object.get(field) {
+            probe.insert(field.to_string(), value.clone());
+        }
+    }
+    to_storage_version(info, version, &mut Value::Object(probe))
+}
+
 /// Maps a store commit error to the API's answer.
 pub fn commit_error(info: &ResourceInfo, name: &str, err: CommitError) -> ApiError {
     match err {

@@ -193,7 +193,8 @@ pub fn finish_update(
 
 /// Copies the fields clients cannot change (uid, creation and deletion timestamps, generation).
 fn keep_server_metadata(old: &Value, new: &mut Value) {
-    let old_meta = meta::metadata(old).cloned().unwrap_or_default();
+    let empty = serde_json::Map::new();
+    let old_meta = meta::metadata(old).unwrap_or(&empty);
     let metadata = meta::metadata_mut(new);
     for field in [
         "uid",
@@ -241,14 +242,27 @@ fn check_finalizers(info: &ResourceInfo, old: &Value, new: &Value, name: &str) -
 }
 
 fn same_ignoring_version(old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.shift_remove("resourceVersion");
-        }
-        v
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
+        return old == new;
     };
-    strip(old) == strip(new)
+    if old.len() != new.len() {
+        return false;
+    }
+    old.iter().all(|(key, before)| {
+        let Some(after) = new.get(key) else { return false };
+        if key != "metadata" {
+            return before == after;
+        }
+        let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+            return before == after;
+        };
+        let relevant = |m: &serde_json::Map<String, Value>| m.keys().filter(|k| *k != "resourceVersion").count();
+        relevant(before) == relevant(after)
+            && before
+                .iter()
+                .filter(|(k, _)| *k != "resourceVersion")
+                .all(|(k, v)| after.get(k) == Some(v))
+    })
 }
 
 /// Commits a [`Change`] against the version that was read.
