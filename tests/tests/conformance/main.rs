@@ -4,6 +4,7 @@
 mod util;
 
 mod apply;
+mod binary;
 mod crds;
 mod create;
 mod delete;
