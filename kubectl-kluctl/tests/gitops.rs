@@ -394,3 +394,115 @@ fn a_missing_crd_says_how_to_install_it() {
     assert_eq!(out.code, ExitCode::from(1));
     assert!(out.stderr.contains("kubectl kluctl install-crds"), "{}", out.stderr);
 }
+
+fn testdata() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|a| a.join("shared/testdata"))
+        .find(|d| d.join("flux-crds").is_dir())
+        .expect("test data not found")
+}
+
+#[test]
+fn install_crds_agent_install_and_create_apply_server_side() {
+    let server = TestServer::start_blocking(ServerOptions::default()).unwrap();
+    server
+        .create_object(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .unwrap();
+    let kubeconfig = format!("--kubeconfig={}", server.kubeconfig_path().display());
+    let cluster_roles = || {
+        server
+            .list_objects(&Gvr::new("rbac.authorization.k8s.io", "v1", "clusterroles"), None)
+            .len()
+    };
+    let before = cluster_roles();
+
+    let out = kluctl(&[&kubeconfig, "install-crds"], "");
+    assert_eq!(out.code, ExitCode::SUCCESS, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("kluctldeployments.flux.kluctl.io installed"),
+        "{}",
+        out.stderr
+    );
+    let crd = server
+        .get_object(
+            &Gvr::new("apiextensions.k8s.io", "v1", "customresourcedefinitions"),
+            None,
+            "kluctldeployments.flux.kluctl.io",
+        )
+        .unwrap();
+    assert_eq!(crd["metadata"]["managedFields"][0]["manager"], "kluctl");
+
+    let out = kluctl(&[&kubeconfig, "agent", "install", "-n", NS, "--concurrency", "2"], "");
+    assert_eq!(out.code, ExitCode::SUCCESS, "{}", out.stderr);
+    assert!(out.stderr.contains("source-controller (port 9090)"), "{}", out.stderr);
+    let deployment = server
+        .get_object(&Gvr::new("apps", "v1", "deployments"), Some(NS), "kluctl-agent")
+        .unwrap();
+    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(args.as_array().unwrap().contains(&json!("--concurrency=2")), "{args}");
+    assert!(
+        server
+            .get_object(
+                &Gvr::new("rbac.authorization.k8s.io", "v1", "roles"),
+                Some(NS),
+                "kluctl-agent"
+            )
+            .is_some()
+    );
+    assert_eq!(cluster_roles(), before, "agent install must not create ClusterRoles");
+    assert!(
+        server
+            .list_objects(
+                &Gvr::new("rbac.authorization.k8s.io", "v1", "clusterrolebindings"),
+                None
+            )
+            .iter()
+            .all(|b| b["metadata"]["name"] != "kluctl-agent")
+    );
+
+    // Flux's CRDs for the GitRepository `create` writes.
+    let path = testdata().join("flux-crds/source.toolkit.fluxcd.io_gitrepositories.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for doc in shared::yaml::parse_documents(&text, "crd").unwrap() {
+        server.create_object(doc).unwrap();
+    }
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            kubeconfig.as_str(),
+            "-n",
+            NS,
+            "gitops",
+            "create",
+            "app",
+            "--git-url",
+            "https://example.com/r.git",
+            "--git-branch",
+            "main",
+            "-t",
+            "prod",
+        ];
+        args.extend_from_slice(extra);
+        kluctl(&args, "")
+    };
+    let out = create(&["--interval", "10m"]);
+    assert_eq!(out.code, ExitCode::SUCCESS, "{}", out.stderr);
+    let repo = server
+        .get_object(
+            &Gvr::new("source.toolkit.fluxcd.io", "v1", "gitrepositories"),
+            Some(NS),
+            "app",
+        )
+        .unwrap();
+    assert_eq!(repo["spec"]["ref"]["branch"], "main");
+    let kd = server.get_object(&kds(), Some(NS), "app").unwrap();
+    assert_eq!(kd["spec"]["interval"], "10m");
+    // Running it again updates in place.
+    let out = create(&["--interval", "2m", "--prune"]);
+    assert_eq!(out.code, ExitCode::SUCCESS, "{}", out.stderr);
+    let kd = server.get_object(&kds(), Some(NS), "app").unwrap();
+    assert_eq!(
+        (kd["spec"]["interval"].clone(), kd["spec"]["prune"].clone()),
+        (json!("2m"), json!(true))
+    );
+}
