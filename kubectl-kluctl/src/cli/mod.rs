@@ -45,6 +45,7 @@ macro_rules! commands {
 // Keep this list in the order `--help` shows the commands.
 commands! {
     Version => version,
+    Kustomize => kustomize,
     Completion => completion,
 }
 
