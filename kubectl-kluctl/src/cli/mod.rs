@@ -44,8 +44,8 @@ macro_rules! commands {
 
 // Keep this list in the order `--help` shows the commands.
 commands! {
-    Version => version,
     Kustomize => kustomize,
+    Version => version,
     Completion => completion,
 }
 

@@ -1,177 +1,207 @@
 //! `kubectl kluctl kustomize DIR`: builds a kustomization with the native engine and prints it
-//! as `kubectl kustomize DIR` does. Input: a directory; output: the YAML stream on stdout.
+//! as `kubectl kustomize DIR` does. Input: a directory; output: the objects (a YAML stream, or a
+//! `v1/List` with `-o json`); with `--watch`, again after every save.
 
+use crate::cli::flags::{OutputFlags, WatchFlags, usage_error};
 use crate::cmd::Context;
 use crate::exit::Exit;
+use crate::output::OutputFormat;
+use crate::watch::{Snapshot, WatchOptions, watch};
 use anyhow::Context as _;
-use shared::kustomize::{self, BuildOptions, ExternalKustomize, LoadRestrictor, Reorder};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use clap::{ValueEnum, ValueHint};
+use serde_json::Value;
+use shared::kustomize::{self, BuildOptions, LoadRestrictor, Reorder};
+use std::path::{Component, Path, PathBuf};
 
-const LONG: &str = "\
-Build a kustomization directory with the native Kustomize engine (no kustomize binary needed) and
-print the objects exactly as `kubectl kustomize DIR` prints them: same objects, same order, same
-formatting. Nothing outside the project root is read (--root; by default the git repository
-containing DIR, else the current directory); remote bases are refused. A field the engine does not build is an error naming it,
-unless a `kustomize` binary is on PATH, which then builds the directory (a warning says so).";
+const LONG_ABOUT: &str = "\
+Build a kustomization directory and print the objects, as `kubectl kustomize DIR` does, with
+the same output byte for byte; the engine is the one every deployment item is built with.
+
+Files may be read from anywhere inside the git repository that holds DIR (anywhere at all when
+DIR is in none, as kubectl). With --watch the build runs again whenever a file of that
+repository is saved (outside a repository: a file below the current directory, or below DIR when
+it is not inside the current directory), printing only what changed.";
 
 const EXAMPLES: &str = "\
 Examples:
-  # Print what kubectl kustomize would print
+  # Print the objects of an overlay
   kubectl kluctl kustomize overlays/prod
 
-  # Compare with the reference
-  diff <(kubectl kustomize overlays/prod) <(kubectl kluctl kustomize overlays/prod)
+  # The same as a JSON List, e.g. for jq
+  kubectl kluctl kustomize overlays/prod -o json
 
-  # Build as Kluctl does: declaration order, any file under the project root, and a generated
-  # kustomization for a directory without one
-  kubectl kluctl kustomize --kluctl deployment/apps/web";
+  # Keep building while editing; shows what each save changes
+  kubectl kluctl kustomize overlays/prod --watch
+
+  # Allow kustomizations to read files outside their own directory (as Kluctl does)
+  kubectl kluctl kustomize overlays/prod --load-restrictor LoadRestrictionsNone";
 
 /// Flags of `kustomize`.
 #[derive(clap::Args, Debug)]
-#[command(about = "Build a kustomization directory like kubectl kustomize", long_about = LONG, after_help = EXAMPLES)]
+#[command(
+    about = "Build a kustomization and print it, as kubectl kustomize does",
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES
+)]
 pub struct Args {
-    /// The kustomization directory.
-    #[arg(default_value = ".")]
-    dir: PathBuf,
-    /// Nothing outside this directory is read (default: the git repository containing DIR, else the
-    /// current directory if it contains DIR, else DIR).
-    #[arg(long, value_name = "DIR")]
-    root: Option<PathBuf>,
-    /// Output order: legacy (kind order, kubectl's default) or none (declaration order).
-    #[arg(long, value_parser = ["legacy", "none"])]
-    reorder: Option<String>,
-    /// LoadRestrictionsRootOnly (kubectl's default: files only in their kustomization's directory)
-    /// or LoadRestrictionsNone.
-    #[arg(long, value_parser = ["LoadRestrictionsRootOnly", "LoadRestrictionsNone"])]
-    load_restrictor: Option<String>,
-    /// Build as Kluctl does (order none, no load restriction, generated kustomization).
-    #[arg(long)]
-    kluctl: bool,
-    /// Never fall back to a kustomize binary for unsupported fields.
-    #[arg(long)]
-    no_external: bool,
+    /// The directory holding the kustomization (default: the current directory)
+    #[arg(value_name = "DIR", value_hint = ValueHint::DirPath)]
+    dir: Option<PathBuf>,
+
+    /// Which files a kustomization may read
+    #[arg(
+        long,
+        value_enum,
+        value_name = "RESTRICTOR",
+        default_value = "LoadRestrictionsRootOnly"
+    )]
+    load_restrictor: Restrictor,
+
+    /// Output order: legacy (kubectl's, by kind) or none (as declared, Kluctl's)
+    #[arg(long, value_enum, value_name = "ORDER", default_value = "legacy")]
+    reorder: Order,
+
+    #[command(flatten)]
+    watch: WatchFlags,
+
+    #[command(flatten)]
+    output: OutputFlags,
 }
 
-/// The git repository containing `dir`; else the current directory when it contains `dir`;
-/// else `dir` itself.
-fn default_root(dir: &Path, cwd: Option<&Path>) -> PathBuf {
-    if let Some(repo) = dir.ancestors().find(|a| a.join(".git").exists()) {
-        return repo.to_path_buf();
-    }
-    match cwd {
-        Some(cwd) if dir.starts_with(cwd) => cwd.to_path_buf(),
-        _ => dir.to_path_buf(),
-    }
+/// `--load-restrictor`, with kubectl's value names.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Restrictor {
+    /// Files only in or below the kustomization's own directory
+    #[value(name = "LoadRestrictionsRootOnly")]
+    RootOnly,
+    /// Any file (inside the git repository, when DIR is in one)
+    #[value(name = "LoadRestrictionsNone")]
+    None,
+}
+
+/// `--reorder`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Order {
+    /// By kind, as kubectl kustomize (namespaces first)
+    Legacy,
+    /// As declared
+    None,
 }
 
 impl Args {
-    /// Builds and prints.
+    /// Builds and prints (once, or on every save with `--watch`).
     pub async fn run(self, ctx: &mut Context) -> anyhow::Result<Exit> {
-        let dir = self
-            .dir
-            .canonicalize()
-            .with_context(|| format!("failed to read directory {}", self.dir.display()))?;
-        let cwd = std::env::current_dir().ok().and_then(|c| c.canonicalize().ok());
-        let root = match &self.root {
-            Some(root) => root
-                .canonicalize()
-                .with_context(|| format!("failed to read --root {}", root.display()))?,
-            None => default_root(&dir, cwd.as_deref()),
+        let formats = [OutputFormat::Yaml, OutputFormat::Json];
+        let outputs = self.output.options(&formats)?;
+        let given = self.dir.clone().unwrap_or_else(|| PathBuf::from("."));
+        let dir = std::path::absolute(&given)
+            .and_then(|d| d.canonicalize())
+            .with_context(|| format!("failed to open {}", given.display()))?;
+        let cwd = std::env::current_dir()
+            .and_then(|d| d.canonicalize())
+            .unwrap_or_default();
+        let repository = repository_root(&dir);
+        let (root, watched) = match &repository {
+            Some(top) => (top.clone(), top.clone()),
+            None if dir.starts_with(&cwd) => (filesystem_root(&dir), cwd.clone()),
+            None => (filesystem_root(&dir), dir.clone()),
         };
-        let display_root = cwd
-            .as_deref()
-            .and_then(|c| root.strip_prefix(c).ok())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| root.clone());
-        let mut options = if self.kluctl {
-            BuildOptions::kluctl(root)
-        } else {
-            BuildOptions::kubectl(root)
+        // Paths in messages: from the working directory inside a repository, else absolute
+        // (`../../../tmp/x` helps nobody).
+        let display = match repository {
+            Some(_) if cwd.starts_with(&root) => relative_path(&cwd, &root),
+            _ => root.clone(),
+        };
+        let mut options = BuildOptions::kubectl(root.clone()).with_display_root(display);
+        options.load_restrictor = match self.load_restrictor {
+            Restrictor::RootOnly => LoadRestrictor::RootOnly,
+            Restrictor::None => LoadRestrictor::None,
+        };
+        options.reorder = match self.reorder {
+            Order::Legacy => Reorder::Legacy,
+            Order::None => Reorder::None,
+        };
+
+        if !self.watch.watch {
+            let objects = build(&dir, &options).await?;
+            ctx.console.emit_objects_as(&outputs, &objects, &kustomize::to_yaml)?;
+            return Ok(Exit::Success);
         }
-        .with_display_root(display_root);
-        if let Some(reorder) = self.reorder.as_deref() {
-            options.reorder = if reorder == "none" {
-                Reorder::None
-            } else {
-                Reorder::Legacy
-            };
+        if outputs
+            .specs
+            .iter()
+            .any(|s| s.format != OutputFormat::Yaml || s.path.is_some())
+        {
+            return Err(usage_error(
+                "--watch prints YAML on stdout; it cannot be combined with -o json or -o FORMAT=FILE",
+            ));
         }
-        if let Some(restrictor) = self.load_restrictor.as_deref() {
-            options.load_restrictor = if restrictor == "LoadRestrictionsNone" {
-                LoadRestrictor::None
-            } else {
-                LoadRestrictor::RootOnly
-            };
-        }
-        if self.no_external {
-            options.external = ExternalKustomize::Disabled;
-        }
-        let objects = match kustomize::build(&dir, &options) {
-            Ok(objects) => objects,
-            Err(err) => {
-                if err.to_string().contains("leaves the project root") && self.root.is_none() {
-                    ctx.console.warn(&format!(
-                        "the project root is {}; pass --root to allow bases above it",
-                        options.root.display()
-                    ))?;
-                }
-                return Err(err.into());
+        watch(&ctx.console, WatchOptions::new(&watched), |_changes| {
+            let (dir, options) = (dir.clone(), options.clone());
+            async move {
+                let objects = build(&dir, &options).await?;
+                Ok(Snapshot {
+                    full: kustomize::to_yaml(&objects),
+                    ..Snapshot::objects(&objects)
+                })
             }
-        };
-        let mut out = ctx.console.stdout();
-        out.write_all(kustomize::to_yaml(&objects).as_bytes())?;
-        out.flush()?;
-        Ok(Exit::Success)
+        })
+        .await
     }
+}
+
+/// Builds on a blocking thread: the engine is synchronous and may take a while.
+async fn build(dir: &Path, options: &BuildOptions) -> anyhow::Result<Vec<Value>> {
+    let (dir, options) = (dir.to_path_buf(), options.clone());
+    let objects = tokio::task::spawn_blocking(move || kustomize::build(&dir, &options))
+        .await
+        .context("the kustomize build stopped")??;
+    Ok(objects)
+}
+
+/// The top of the git work tree holding `dir` (a `.git` directory or file), if any.
+fn repository_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf)
+}
+
+/// `/` (or the drive on Windows) of an absolute path.
+fn filesystem_root(path: &Path) -> PathBuf {
+    path.ancestors()
+        .last()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf)
+}
+
+/// `path` as seen from `base` (both absolute): `../..`, `a/b`, or empty when they are equal.
+fn relative_path(base: &Path, path: &Path) -> PathBuf {
+    let base: Vec<Component> = base.components().collect();
+    let path: Vec<Component> = path.components().collect();
+    let common = base.iter().zip(&path).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return path.iter().collect();
+    }
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    relative.extend(&path[common..]);
+    relative
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::io::{Env, Io};
-    use std::path::Path;
-
-    fn corpus_case(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/tests/kustomize-corpus")
-            .join(name)
-    }
+    use super::*;
 
     #[test]
-    fn prints_what_kubectl_kustomize_prints() {
-        let case = corpus_case("nameref-multilayer-generated");
-        let input = case.join("input");
-        let expected = std::fs::read_to_string(case.join("expected.yaml")).unwrap();
-        let (io, out) = Io::captured(Env::empty(), "");
-        let argv = [
-            "kubectl-kluctl".to_string(),
-            "kustomize".to_string(),
-            "--root".to_string(),
-            input.display().to_string(),
-            input.join("overlay").display().to_string(),
-        ];
-        let code = crate::run(argv, io).unwrap();
-        assert_eq!(code, std::process::ExitCode::SUCCESS);
-        assert_eq!(out.stdout(), expected);
-    }
-
-    #[test]
-    fn fails_naming_the_kustomization_and_field() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("kustomization.yaml"), "resources:\n- missing.yaml\n").unwrap();
-        let (io, out) = Io::captured(Env::empty(), "");
-        let argv = [
-            "kubectl-kluctl".to_string(),
-            "kustomize".to_string(),
-            "--no-external".to_string(),
-            dir.path().display().to_string(),
-        ];
-        let err = crate::run(argv, io).unwrap_err();
-        let text = format!("{err:#}");
-        assert!(
-            text.contains("kustomization.yaml:1:1: resources: \"missing.yaml\" does not exist"),
-            "{text}"
+    fn paths_are_shown_from_the_working_directory() {
+        assert_eq!(
+            relative_path(Path::new("/r/a/b"), Path::new("/r")),
+            PathBuf::from("../..")
         );
-        assert!(out.stdout().is_empty());
+        assert_eq!(relative_path(Path::new("/r"), Path::new("/r/x")), PathBuf::from("x"));
+        assert_eq!(relative_path(Path::new("/r"), Path::new("/r")), PathBuf::new());
+        assert_eq!(
+            relative_path(Path::new("/a/b"), Path::new("/c")),
+            PathBuf::from("../../c")
+        );
     }
 }

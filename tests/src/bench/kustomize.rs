@@ -132,13 +132,9 @@ fn corpus_cli(config: &BenchConfig) -> anyhow::Result<Option<Row>> {
         return Ok(None);
     };
     let mut ratios = Vec::new();
-    for (root, dir) in corpus_cases()?.iter().take(if config.quick { 8 } else { usize::MAX }) {
+    for (_, dir) in corpus_cases()?.iter().take(if config.quick { 8 } else { usize::MAX }) {
         let ours_once = || -> anyhow::Result<()> {
-            let output = Command::new(&binary)
-                .args(["kustomize", "--no-external", "--root"])
-                .arg(root)
-                .arg(dir)
-                .output()?;
+            let output = Command::new(&binary).arg("kustomize").arg(dir).output()?;
             if !output.status.success() {
                 bail!("kubectl-kluctl kustomize {} failed", dir.display());
             }
