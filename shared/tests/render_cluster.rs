@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{PlainManifests, project};
+use common::project;
 use kluctl_e2e::apiserver::{ServerOptions, TestServer};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
@@ -58,7 +58,7 @@ async fn cluster_vars_and_namespaces_come_from_the_live_cluster() {
         &RenderOptions {
             output_dir: None,
             scopes: Some(&reader),
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap();
