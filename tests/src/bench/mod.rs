@@ -5,6 +5,7 @@
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
 pub mod kustomize;
+pub mod render;
 pub mod ssa;
 
 use std::fmt::Write as _;
@@ -109,6 +110,11 @@ pub const SUITES: &[Suite] = &[
         name: "ssa",
         about: "server-side apply and managed fields per request, 1 and 8 threads",
         run: ssa::run,
+    },
+    Suite {
+        name: "render",
+        about: "project render (templating, Kustomize, post-processing) vs kubectl kustomize per item",
+        run: render::run,
     },
 ];
 
