@@ -7,5 +7,6 @@ mod cli;
 mod docs;
 mod krew;
 mod kubectl;
+mod kustomize;
 mod render;
 mod util;

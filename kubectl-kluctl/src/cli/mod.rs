@@ -46,6 +46,7 @@ macro_rules! commands {
 commands! {
     Render => render,
     ListTargets => list_targets,
+    Kustomize => kustomize,
     Version => version,
     Completion => completion,
 }
