@@ -54,6 +54,8 @@
 
 pub mod completion;
 pub mod kustomize;
+pub mod list_targets;
+pub mod render;
 pub mod version;
 
 use crate::cli::flags::KubeOptions;
