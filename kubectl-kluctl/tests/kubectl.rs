@@ -120,9 +120,7 @@ fn kubectl_completes_de_to_deploy_delete_diff() {
     );
 }
 
-// Enable it in the commit that registers the first command with `-t` (render or list-targets).
 #[test]
-#[ignore = "enable when a command with -t/--target (render, list-targets) is registered"]
 fn kubectl_completes_target_names_of_an_example_project() {
     let project = crate::util::example_project("simple");
     let plugins = PluginDir::new(CompletionHelper::Symlink);

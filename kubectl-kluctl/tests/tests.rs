@@ -8,4 +8,6 @@ mod docs;
 mod gitops;
 mod krew;
 mod kubectl;
+mod kustomize;
+mod render;
 mod util;

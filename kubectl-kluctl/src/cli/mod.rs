@@ -44,6 +44,9 @@ macro_rules! commands {
 
 // Keep this list in the order `--help` shows the commands.
 commands! {
+    Render => render,
+    ListTargets => list_targets,
+    Kustomize => kustomize,
     Version => version,
     Completion => completion,
     Gitops => gitops,

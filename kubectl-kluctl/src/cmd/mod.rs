@@ -56,6 +56,9 @@ pub mod agent;
 pub mod completion;
 pub mod gitops;
 pub mod install_crds;
+pub mod kustomize;
+pub mod list_targets;
+pub mod render;
 pub mod version;
 
 use crate::cli::flags::KubeOptions;
