@@ -1,1 +1,3 @@
 //! Serde types, one file per on-disk format (`.kluctl.yaml`, `deployment.yaml`, vars sources, `helm-chart.yaml`).
+
+pub mod helm_chart;
