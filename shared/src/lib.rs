@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod deploy;
 pub mod diff;
 pub mod helm;
 pub mod http;

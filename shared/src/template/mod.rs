@@ -5,13 +5,25 @@
 //! Input: template source plus a [`RenderContext`] (variables and the search path);
 //! output: the rendered text, or a [`TemplateError`] that names the original file, line and column.
 
+mod handlebars;
+mod helpers;
+pub mod images;
 mod jinja;
+mod jsonpath;
+mod paths;
+mod pyvalue;
+pub mod slugify;
+mod time;
+mod yaml_dump;
 
 use serde_json::Value;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use jinja::JinjaEngine;
+pub use handlebars::HandlebarsEngine;
+pub use images::{ImageRequest, encode_placeholder, find_placeholders};
+pub use jinja::{JinjaEngine, JinjaSession, Limits};
+pub use paths::LookupError;
 
 /// Which template language a project is written in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,33 +49,39 @@ pub struct RenderContext<'a> {
 }
 
 /// A template engine: renders one source text with a context.
+///
+/// `name` is the template's path relative to `RenderContext::root`, `/`-separated; errors
+/// report it (and included files by their root-relative paths), and `./x` includes resolve
+/// against its directory.
 pub trait TemplateEngine: Send + Sync {
     /// Renders `source`; `name` is the project-relative file name used in errors.
     fn render(&self, name: &str, source: &str, ctx: &RenderContext<'_>) -> Result<String, TemplateError>;
+
+    /// Starts a session for rendering many files with the same context: variables are
+    /// converted once and templates loaded through the search path are parsed once.
+    fn session<'a>(&'a self, ctx: &RenderContext<'_>) -> Box<dyn TemplateSession + 'a>;
+}
+
+/// Renders many files that share one [`RenderContext`] (one deployment item, one vars batch).
+/// Each file is rendered on its own: changes a template makes to its variables
+/// (`update_dict`, `.update()`) are not seen by the next file.
+pub trait TemplateSession: Send + Sync {
+    /// Renders `source`; `name` is the project-relative file name used in errors.
+    fn render(&self, name: &str, source: &str) -> Result<String, TemplateError>;
 }
 
 /// Returns the engine for a kind.
 pub fn engine(kind: EngineKind) -> Box<dyn TemplateEngine> {
     match kind {
         EngineKind::Jinja2 => Box::new(JinjaEngine::new()),
-        // Until the Handlebars engine lands, refuse clearly instead of rendering wrongly.
-        EngineKind::Handlebars => Box::new(Unsupported("handlebars")),
+        EngineKind::Handlebars => Box::new(HandlebarsEngine::new()),
     }
 }
 
-struct Unsupported(&'static str);
-
-impl TemplateEngine for Unsupported {
-    fn render(&self, name: &str, _source: &str, _ctx: &RenderContext<'_>) -> Result<String, TemplateError> {
-        Err(TemplateError {
-            file: name.to_string(),
-            line: None,
-            column: None,
-            kind: TemplateErrorKind::Unsupported,
-            message: format!("the {} template engine is not available in this build", self.0),
-            chain: Vec::new(),
-        })
-    }
+/// Kluctl renders only files that contain `{`; everything else is copied as is (this also
+/// keeps binary files away from the renderer).
+pub fn needs_rendering(source: &[u8]) -> bool {
+    source.contains(&b'{')
 }
 
 /// What went wrong in a template.
@@ -81,6 +99,8 @@ pub enum TemplateErrorKind {
     Render,
     /// The engine is not available.
     Unsupported,
+    /// A safety limit (work, nesting depth, file size) was exceeded.
+    Limit,
 }
 
 /// A template that failed to render, with the original location.
