@@ -55,16 +55,14 @@ pub enum HelmError {
         reason: String,
     },
     /// `helm template` failed.
-    #[error("failed to render helm chart {chart} for release {release} ({file}{values}): {message}")]
+    #[error("failed to render helm chart {chart} for release {release} ({files}): {message}")]
     HelmTemplate {
         /// Chart name and version.
         chart: String,
         /// Release name.
         release: String,
-        /// The `helm-chart.yaml`.
-        file: String,
-        /// `, values <file>` when a values file was used.
-        values: String,
+        /// The `helm-chart.yaml`, and `, values <file>` when a values file was used.
+        files: String,
         /// Helm's own message, with temporary paths replaced by project paths.
         message: String,
     },
@@ -148,7 +146,7 @@ pub enum HelmError {
         /// The digest we were promised.
         expected: String,
         /// Who promised it (`repository index`, `registry manifest`).
-        authority: String,
+        authority: &'static str,
     },
     /// The archive is malformed or unsafe (links, paths leaving the chart, too large).
     #[error("failed to unpack helm chart {chart} version {version} from {url}: {message} (nothing was changed)")]

@@ -38,10 +38,10 @@
 //!   object, which removes the annotation and gives namespaced objects without a namespace the
 //!   release namespace (Kluctl's behaviour; objects of releases without `namespace:` fall back to
 //!   `default` like any other object).
-//! - Helm hooks are left as Helm wrote them (`helm.sh/hook`, `helm.sh/hook-weight`, ...), as
-//!   Kluctl does; the deploy stage reads them, together with `kluctl.io/hook*`, through
-//!   [`HookSpec::from_object`], which applies Kluctl's Helm-to-Kluctl mapping (`pre-install` ->
-//!   `pre-deploy-initial`, ...). Test hooks are already dropped from the output.
+//! - Helm hooks are left as Helm wrote them (`helm.sh/hook`, `helm.sh/hook-weight`, ...), after
+//!   the chart's normal manifests, as Kluctl does; the deploy stage maps them to Kluctl hooks
+//!   (`pre-install` -> `pre-deploy-initial`, ...) in [`crate::deploy::hooks::parse_hook`]
+//!   together with `kluctl.io/hook*`. Test hooks are already dropped from the output.
 //!
 //! # helm-pull and helm-update
 //!
@@ -54,7 +54,6 @@ mod auth;
 mod binary;
 mod error;
 mod fetch;
-mod hooks;
 mod layout;
 mod lenient_yaml;
 mod namespace;
@@ -70,7 +69,6 @@ mod version;
 pub use auth::{HelmCredentialFlags, HelmCredentials, RegistryCredentialFlags, RegistryCredentials};
 pub use binary::HelmBinary;
 pub use error::HelmError;
-pub use hooks::{DeletePolicy, HookParse, HookSpec, KluctlHook};
 pub use layout::{ChartRef, RepoKind, find_charts_dir};
 pub use namespace::{INSTALL_NAMESPACE_ANNOTATION, apply_install_namespace, take_install_namespace};
 pub use progress::{ProgressFn, PullEvent, PullEventKind};

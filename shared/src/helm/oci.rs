@@ -376,13 +376,20 @@ impl<'a> OciSession<'a> {
         Ok(blob)
     }
 
-    fn verify_error(&self, version: &str, url: &str, actual: String, expected: String, authority: &str) -> HelmError {
+    fn verify_error(
+        &self,
+        version: &str,
+        url: &str,
+        actual: String,
+        expected: String,
+        authority: &'static str,
+    ) -> HelmError {
         HelmError::VerifyChart {
             chart: self.chart.display(version),
             url: redact_url(url),
             actual,
             expected,
-            authority: authority.to_string(),
+            authority,
         }
     }
 }

@@ -146,11 +146,10 @@ fn render_release(
         TemplateFailure::Helm(stderr) => HelmError::HelmTemplate {
             chart: format!("{chart_name} {version}"),
             release: config.release_name.clone(),
-            file: display.clone(),
-            values: values_display
-                .as_ref()
-                .map(|v| format!(", values {v}"))
-                .unwrap_or_default(),
+            files: match &values_display {
+                Some(values) => format!("{display}, values {values}"),
+                None => display.clone(),
+            },
             message: clean_helm_message(&stderr, rendered_dir, relative_dir, &chart_dir, ctx),
         },
     })?;

@@ -203,7 +203,7 @@ pub(crate) async fn download_chart(
                 url: redact_url(url.as_str()),
                 actual: format!("sha256:{actual}"),
                 expected: format!("sha256:{expected}"),
-                authority: "repository index".to_string(),
+                authority: "repository index",
             });
         }
     }

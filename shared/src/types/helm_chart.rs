@@ -60,18 +60,17 @@ pub struct HelmChartConfig {
 }
 
 fn version_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Text {
-        String(String),
-        Number(serde_yaml::Number),
-    }
-    match Option::<Text>::deserialize(deserializer)? {
-        None => Ok(None),
-        Some(Text::String(s)) => Ok(Some(s)),
-        Some(Text::Number(n)) => Err(serde::de::Error::custom(format!(
+    use serde::de::Error;
+    match Option::<serde_yaml::Value>::deserialize(deserializer)? {
+        None | Some(serde_yaml::Value::Null) => Ok(None),
+        Some(serde_yaml::Value::String(s)) => Ok(Some(s)),
+        Some(serde_yaml::Value::Number(n)) => Err(D::Error::custom(format!(
             "chartVersion {n} is a YAML number, not a version; quote it (chartVersion: \"{n}\")"
         ))),
+        Some(serde_yaml::Value::Mapping(_)) => Err(D::Error::custom(
+            "chartVersion must be a version string; an unquoted {{ ... }} template is read as a YAML mapping",
+        )),
+        Some(_) => Err(D::Error::custom("chartVersion must be a version string")),
     }
 }
 

@@ -79,7 +79,10 @@ impl Repo {
     /// `.helm-charts/http_<port>_127.0.0.1/<chart>` for this repository.
     pub fn chart_dir(&self, project: &Path, chart: &str) -> PathBuf {
         let port = self.server.host().rsplit(':').next().expect("port").to_string();
-        project.join(".helm-charts").join(format!("http_{port}_127.0.0.1")).join(chart)
+        project
+            .join(".helm-charts")
+            .join(format!("http_{port}_127.0.0.1"))
+            .join(chart)
     }
 
     /// Rewrites the digest of `file` in `index.yaml` to the digest of `data` (so a replaced
@@ -105,7 +108,12 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.expect("walk");
         if entry.file_type().is_file() {
-            let rel = entry.path().strip_prefix(dir).expect("prefix").to_string_lossy().to_string();
+            let rel = entry
+                .path()
+                .strip_prefix(dir)
+                .expect("prefix")
+                .to_string_lossy()
+                .to_string();
             files.insert(rel, std::fs::read(entry.path()).expect("read"));
         }
     }
@@ -130,7 +138,9 @@ pub fn raw_tgz(entries: &[(&str, char, &[u8])]) -> Vec<u8> {
             'l' => {
                 header.set_entry_type(tar::EntryType::Symlink);
                 header.set_size(0);
-                header.set_link_name(std::str::from_utf8(content).expect("utf8")).expect("link");
+                header
+                    .set_link_name(std::str::from_utf8(content).expect("utf8"))
+                    .expect("link");
                 &[]
             }
             _ => {

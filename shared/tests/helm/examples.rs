@@ -4,7 +4,9 @@
 
 use kluctl_e2e::servers::charts::test_helm;
 use serde_json::{Value, json};
-use shared::helm::{ChartCache, ChartClient, HelmRelease, HelmRenderContext, INSTALL_NAMESPACE_ANNOTATION, render_item_releases};
+use shared::helm::{
+    ChartCache, ChartClient, HelmRelease, HelmRenderContext, INSTALL_NAMESPACE_ANNOTATION, render_item_releases,
+};
 use shared::template::{JinjaEngine, RenderContext, TemplateEngine};
 use std::path::{Path, PathBuf};
 
@@ -73,14 +75,19 @@ fn kinds<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
 fn simple_helm_renders_nginx_into_the_target_namespace() {
     let vars = json!({"target": {"name": "simple-helm"}, "args": {"environment": "simple-helm"}});
     let rendered = render_item(&examples().join("simple-helm"), "deployment/nginx", &vars);
-    let [(release, objects)] = rendered.as_slice() else { panic!("one release expected") };
+    let [(release, objects)] = rendered.as_slice() else {
+        panic!("one release expected")
+    };
     assert_eq!((release.chart.as_str(), release.version.as_str()), ("nginx", "17.3.2"));
     assert_eq!(release.namespace, "simple-helm-simple-helm");
     let deployment = kinds(objects, "Deployment");
     assert_eq!(deployment.len(), 1);
     assert_eq!(deployment[0]["metadata"]["name"], "nginx");
     let container = &deployment[0]["spec"]["template"]["spec"]["containers"][0];
-    assert_eq!(container["resources"]["limits"]["memory"], "128Mi", "helm-values.yml applied");
+    assert_eq!(
+        container["resources"]["limits"]["memory"], "128Mi",
+        "helm-values.yml applied"
+    );
     assert_eq!(kinds(objects, "Service")[0]["spec"]["type"], "ClusterIP");
     for object in objects {
         assert_eq!(
@@ -95,9 +102,14 @@ fn microservices_demo_2_renders_replicated_redis_in_default() {
     let vars = json!({"target": {"name": "local"}, "args": {}});
     let project = examples().join("microservices-demo/2-helm-integration");
     let rendered = render_item(&project, "third-party/redis", &vars);
-    let [(release, objects)] = rendered.as_slice() else { panic!("one release expected") };
+    let [(release, objects)] = rendered.as_slice() else {
+        panic!("one release expected")
+    };
     assert_eq!(release.output_name, "deploy.yml");
-    assert_eq!((release.release_name.as_str(), release.namespace.as_str()), ("cart", "default"));
+    assert_eq!(
+        (release.release_name.as_str(), release.namespace.as_str()),
+        ("cart", "default")
+    );
     let sets = kinds(objects, "StatefulSet");
     assert_eq!(sets.len(), 1, "replication with sentinel runs one node StatefulSet");
     assert_eq!(sets[0]["metadata"]["name"], "cart-redis-node");
@@ -121,18 +133,28 @@ fn microservices_demo_3_renders_redis_per_target() {
         vars["target"] = json!({"name": target});
         vars["args"] = json!({"env_type": env_type});
         let rendered = render_item(&project, "third-party/redis", &vars);
-        let [(release, objects)] = rendered.as_slice() else { panic!("one release expected") };
+        let [(release, objects)] = rendered.as_slice() else {
+            panic!("one release expected")
+        };
         let namespace = format!("ms-demo-{target}");
         assert_eq!(release.namespace, namespace);
         let sets = kinds(objects, "StatefulSet");
         let names: Vec<&str> = sets.iter().map(|s| s["metadata"]["name"].as_str().unwrap()).collect();
         if env_type == "local" {
             assert_eq!(names, vec!["cart-redis-master"], "{target}: standalone");
-            assert!(kinds(objects, "Service").iter().any(|s| s["metadata"]["name"] == "cart-redis-master"));
+            assert!(
+                kinds(objects, "Service")
+                    .iter()
+                    .any(|s| s["metadata"]["name"] == "cart-redis-master")
+            );
         } else {
             assert_eq!(names, vec!["cart-redis-node"], "{target}: replication");
             assert_eq!(sets[0]["spec"]["replicas"], 3);
-            assert!(kinds(objects, "Service").iter().any(|s| s["metadata"]["name"] == "cart-redis"));
+            assert!(
+                kinds(objects, "Service")
+                    .iter()
+                    .any(|s| s["metadata"]["name"] == "cart-redis")
+            );
         }
         for set in &sets {
             assert_eq!(set["metadata"]["namespace"], namespace.as_str(), "{target}");

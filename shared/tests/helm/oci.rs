@@ -5,8 +5,8 @@ use super::common::{Project, snapshot};
 use kluctl_e2e::servers::charts::{package, test_helm, write_chart};
 use kluctl_e2e::servers::oci_registry::{OciRegistryServer, RegistryAuth};
 use shared::helm::{
-    ChartClient, HelmCredentials, HelmError, PullOptions, RegistryCredentialFlags, RegistryCredentials,
-    UpdateOptions, pull_project, update_project,
+    ChartClient, HelmCredentials, HelmError, PullOptions, RegistryCredentialFlags, RegistryCredentials, UpdateOptions,
+    pull_project, update_project,
 };
 
 fn packaged(name: &str, version: &str) -> Vec<u8> {
@@ -60,22 +60,32 @@ async fn basic_auth_registry_needs_credentials() {
         .await
         .unwrap();
     let text = report.errors[0].to_string();
-    assert!(text.contains("requires credentials") && text.contains("--registry-creds"), "{text}");
+    assert!(
+        text.contains("requires credentials") && text.contains("--registry-creds"),
+        "{text}"
+    );
 
     let wrong = client_with(RegistryCredentialFlags {
         creds: vec![format!("{}=bob:wrong", registry.host())],
         ..Default::default()
     });
-    let report = pull_project(project.path(), &wrong, &PullOptions::default()).await.unwrap();
+    let report = pull_project(project.path(), &wrong, &PullOptions::default())
+        .await
+        .unwrap();
     let text = report.errors[0].to_string();
-    assert!(text.contains("refused the configured credentials") && !text.contains("wrong"), "{text}");
+    assert!(
+        text.contains("refused the configured credentials") && !text.contains("wrong"),
+        "{text}"
+    );
 
     let good = client_with(RegistryCredentialFlags {
         username: vec![format!("{}/charts/*=bob", registry.host())],
         password: vec![format!("{}/charts/*=hunter2", registry.host())],
         ..Default::default()
     });
-    let report = pull_project(project.path(), &good, &PullOptions::default()).await.unwrap();
+    let report = pull_project(project.path(), &good, &PullOptions::default())
+        .await
+        .unwrap();
     assert!(report.is_success(), "{:?}", report.errors);
     assert!(chart_dir(&project, &registry).join("1.0.0/Chart.yaml").is_file());
 }
@@ -87,13 +97,18 @@ async fn token_handshake_with_basic_credentials_from_kluctl_registry_variables()
     let project = Project::new();
     project.add_release("podinfo", &release(&registry, "2.0.0"));
     let vars: Vec<(String, String)> = vec![
-        ("KLUCTL_REGISTRY_0_REPOSITORY".into(), format!("{}/charts/podinfo", registry.host())),
+        (
+            "KLUCTL_REGISTRY_0_REPOSITORY".into(),
+            format!("{}/charts/podinfo", registry.host()),
+        ),
         ("KLUCTL_REGISTRY_0_USERNAME".into(), "ci".into()),
         ("KLUCTL_REGISTRY_0_PASSWORD".into(), "token-pass".into()),
     ];
     let creds = RegistryCredentials::from_sources(&Default::default(), &vars, &[]).unwrap();
     let client = ChartClient::new(HelmCredentials::default(), creds);
-    let report = pull_project(project.path(), &client, &PullOptions::default()).await.unwrap();
+    let report = pull_project(project.path(), &client, &PullOptions::default())
+        .await
+        .unwrap();
     assert!(report.is_success(), "{:?}", report.errors);
 
     // Anonymous tokens: a registry that hands tokens to anyone.
@@ -128,7 +143,7 @@ async fn a_tampered_blob_or_missing_tag_changes_nothing() {
         .await
         .unwrap();
     assert!(
-        matches!(&report.errors[..], [HelmError::VerifyChart { authority, .. }] if authority == "registry manifest"),
+        matches!(&report.errors[..], [HelmError::VerifyChart { authority, .. }] if *authority == "registry manifest"),
         "{:?}",
         report.errors
     );
@@ -154,10 +169,17 @@ async fn helm_update_reads_paged_tags_and_upgrades_oci_charts() {
     }
     registry.set_page_size(1);
     let project = Project::new();
-    project.add_release("podinfo", &format!("{}  updateConstraints: ^1.0\n", release(&registry, "1.0.0")));
-    let report = update_project(project.path(), &ChartClient::default(), &UpdateOptions { upgrade: true })
-        .await
-        .unwrap();
+    project.add_release(
+        "podinfo",
+        &format!("{}  updateConstraints: ^1.0\n", release(&registry, "1.0.0")),
+    );
+    let report = update_project(
+        project.path(),
+        &ChartClient::default(),
+        &UpdateOptions { upgrade: true },
+    )
+    .await
+    .unwrap();
     assert!(report.is_success(), "{:?}", report.errors);
     assert_eq!(report.upgraded.len(), 1);
     assert_eq!(report.upgraded[0].latest, "1.1.0");

@@ -5,8 +5,8 @@ use super::common::{Project, Repo};
 use kluctl_e2e::servers::charts::{test_helm, write_chart};
 use serde_json::Value;
 use shared::helm::{
-    ChartCache, ChartClient, ClusterInfo, HelmBinary, HelmError, HelmRelease, HelmRenderContext, HookSpec,
-    INSTALL_NAMESPACE_ANNOTATION, KluctlHook, apply_install_namespace, render_item_releases,
+    ChartCache, ChartClient, ClusterInfo, HelmBinary, HelmError, HelmRelease, HelmRenderContext,
+    INSTALL_NAMESPACE_ANNOTATION, apply_install_namespace, render_item_releases,
 };
 use std::path::{Path, PathBuf};
 
@@ -132,7 +132,10 @@ fn output_name_crds_and_no_namespace_annotation_without_namespace() {
     assert_eq!(releases[0].output_name, "deploy.yml");
     assert_eq!(releases[0].namespace, "default");
     let objs = objects(&fx.rendered_item().join("deploy.yml"));
-    assert!(objs.iter().any(|o| o["kind"] == "CustomResourceDefinition"), "CRDs are included by default");
+    assert!(
+        objs.iter().any(|o| o["kind"] == "CustomResourceDefinition"),
+        "CRDs are included by default"
+    );
     assert!(objs.iter().all(|o| o.pointer("/metadata/annotations").is_none()));
 
     fx.item_file(
@@ -142,7 +145,10 @@ fn output_name_crds_and_no_namespace_annotation_without_namespace() {
     );
     fx.render(None).unwrap();
     let objs = objects(&fx.rendered_item().join("deploy.yml"));
-    assert!(objs.iter().all(|o| o["kind"] != "CustomResourceDefinition"), "skipCRDs leaves them out");
+    assert!(
+        objs.iter().all(|o| o["kind"] != "CustomResourceDefinition"),
+        "skipCRDs leaves them out"
+    );
 }
 
 #[test]
@@ -165,7 +171,10 @@ fn cluster_version_and_api_versions_reach_the_chart() {
     assert_eq!(caps(&fx)["monitoring"], "false");
     let cluster = ClusterInfo {
         kube_version: Some("v1.29.4".into()),
-        api_versions: vec!["monitoring.coreos.com/v1".into(), "monitoring.coreos.com/v1/ServiceMonitor".into()],
+        api_versions: vec![
+            "monitoring.coreos.com/v1".into(),
+            "monitoring.coreos.com/v1/ServiceMonitor".into(),
+        ],
     };
     fx.render(Some(&cluster)).unwrap();
     let data = caps(&fx);
@@ -192,11 +201,19 @@ fn hooks_are_kept_for_kluctl_and_test_hooks_are_dropped() {
     fx.item_file("helm-chart.yaml", RELEASE);
     fx.render(None).unwrap();
     let objs = objects(&fx.rendered_item().join("helm-rendered.yaml"));
-    assert!(objs.iter().all(|o| o["metadata"]["name"] != "smoke-test"), "test hooks are dropped");
-    let job = objs.iter().find(|o| o["kind"] == "Job").expect("hooks are part of the output");
-    let spec = HookSpec::from_object(job).spec.expect("the job is a hook");
-    assert!(spec.hooks.contains(&KluctlHook::PreDeployInitial) && spec.hooks.contains(&KluctlHook::PreDeployUpgrade));
-    assert_eq!(spec.weight, -1);
+    assert!(
+        objs.iter().all(|o| o["metadata"]["name"] != "smoke-test"),
+        "test hooks are dropped"
+    );
+    let job = objs
+        .iter()
+        .find(|o| o["kind"] == "Job")
+        .expect("hooks are part of the output");
+    // The deploy stage maps Helm's hook annotations to Kluctl hooks.
+    let hook = shared::deploy::hooks::parse_hook(job).hook.expect("the job is a hook");
+    let types: Vec<&str> = hook.types.iter().map(|t| t.name()).collect();
+    assert_eq!(types, vec!["pre-deploy-initial", "pre-deploy-upgrade"]);
+    assert_eq!(hook.weight, -1);
     // Hooks come after the normal manifests, as `helm template` and Kluctl order them.
     assert_eq!(objs.last().unwrap()["kind"], "Job");
 }
@@ -227,25 +244,37 @@ fn a_chart_that_is_not_prepulled_tells_the_user_to_run_helm_pull() {
 
     std::fs::remove_dir_all(fx.project.path().join(".helm-charts")).unwrap();
     let text = fx.render(None).unwrap_err().to_string();
-    assert!(text.contains("no .helm-charts directory") && text.contains("helm-pull"), "{text}");
+    assert!(
+        text.contains("no .helm-charts directory") && text.contains("helm-pull"),
+        "{text}"
+    );
 }
 
 #[test]
 fn helm_failures_name_the_chart_the_values_file_and_helms_message() {
-    let fx = Fixture::new(&[("required.yaml", "{{ required \"replicaCount is required\" .Values.replicaCount }}\n")]);
+    let fx = Fixture::new(&[(
+        "required.yaml",
+        "{{ required \"replicaCount is required\" .Values.replicaCount }}\n",
+    )]);
     fx.item_file("helm-chart.yaml", RELEASE);
     fx.item_file("helm-values.yaml", "greeting: x\n");
     let err = fx.render(None).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, HelmError::HelmTemplate { .. }), "{text}");
     assert!(text.contains("helm chart app 1.0.0 for release web"), "{text}");
-    assert!(text.contains("apps/app/helm-chart.yaml, values apps/app/helm-values.yaml"), "{text}");
+    assert!(
+        text.contains("apps/app/helm-chart.yaml, values apps/app/helm-values.yaml"),
+        "{text}"
+    );
     assert!(text.contains("replicaCount is required"), "{text}");
 
     fx.item_file("helm-values.yaml", "greeting: [unclosed\n");
     let text = fx.render(None).unwrap_err().to_string();
     let rendered = fx.rendered.path().to_string_lossy().to_string();
-    assert!(!text.contains(&rendered), "temp paths are replaced by project paths: {text}");
+    assert!(
+        !text.contains(&rendered),
+        "temp paths are replaced by project paths: {text}"
+    );
     assert!(text.contains("apps/app"), "{text}");
 }
 
@@ -267,9 +296,15 @@ fn local_charts_come_from_the_sources_and_must_stay_inside_the_project() {
     let chart = write_chart(scratch.path(), "local", "0.3.0", &[]);
     copy_dir(&chart, &fx.project.path().join("charts/local"));
     // A Jinja2-looking chart template must reach helm untouched: the chart is read from the sources.
-    fx.item_file("helm-chart.yaml", "helmChart:\n  path: ../../charts/local\n  releaseName: loc\n");
+    fx.item_file(
+        "helm-chart.yaml",
+        "helmChart:\n  path: ../../charts/local\n  releaseName: loc\n",
+    );
     let releases = fx.render(None).unwrap();
-    assert_eq!((releases[0].chart.as_str(), releases[0].version.as_str()), ("local", "0.3.0"));
+    assert_eq!(
+        (releases[0].chart.as_str(), releases[0].version.as_str()),
+        ("local", "0.3.0")
+    );
     let objs = objects(&fx.rendered_item().join("helm-rendered.yaml"));
     assert_eq!(objs[0]["metadata"]["name"], "loc-config");
 
@@ -296,7 +331,12 @@ fn skip_pre_pull_charts_are_pulled_into_the_cache_at_render_time() {
     let objs = objects(&fx.rendered_item().join("helm-rendered.yaml"));
     assert_eq!(objs[0]["data"]["chartVersion"], "1.5.0");
     let port = repo.server.host().rsplit(':').next().unwrap().to_string();
-    assert!(fx.cache.dir().join(format!("http_{port}_127.0.0.1/app/1.5.0/Chart.yaml")).is_file());
+    assert!(
+        fx.cache
+            .dir()
+            .join(format!("http_{port}_127.0.0.1/app/1.5.0/Chart.yaml"))
+            .is_file()
+    );
     // A second render uses the cache without asking the server again.
     let before = repo.server.requests().len();
     fx.render(None).unwrap();

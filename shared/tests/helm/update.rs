@@ -12,7 +12,9 @@ async fn lists_newer_versions_allowed_by_constraints_without_prereleases() {
     let url = repo.url();
     project.add_release(
         "pinned",
-        &format!("  repo: {url}\n  chartName: app\n  chartVersion: 1.0.0\n  releaseName: a\n  updateConstraints: ~1.0.0\n"),
+        &format!(
+            "  repo: {url}\n  chartName: app\n  chartVersion: 1.0.0\n  releaseName: a\n  updateConstraints: ~1.0.0\n"
+        ),
     );
     project.add_release(
         "free",
@@ -34,7 +36,10 @@ async fn lists_newer_versions_allowed_by_constraints_without_prereleases() {
     assert!(report.is_success(), "{:?}", report.errors);
     let by_file = |file: &str| report.available.iter().find(|u| u.file == file).cloned();
     let pinned = by_file("pinned/helm-chart.yaml").unwrap();
-    assert_eq!((pinned.latest.as_str(), pinned.newer.clone()), ("1.0.5", vec!["1.0.5".to_string()]));
+    assert_eq!(
+        (pinned.latest.as_str(), pinned.newer.clone()),
+        ("1.0.5", vec!["1.0.5".to_string()])
+    );
     let free = by_file("free/helm-chart.yaml").unwrap();
     assert_eq!(free.latest, "2.0.0", "pre-releases are never proposed");
     assert_eq!(free.newer, vec!["1.0.5", "1.1.0", "2.0.0"]);
@@ -60,22 +65,40 @@ async fn upgrade_rewrites_only_chart_version_and_pulls_the_new_version() {
     project.write("app/helm-chart.yaml", &original);
     project.add_release(
         "frozen",
-        &format!("  repo: {}\n  chartName: app\n  chartVersion: 1.0.0\n  releaseName: f\n  skipUpdate: true\n", repo.url()),
+        &format!(
+            "  repo: {}\n  chartName: app\n  chartVersion: 1.0.0\n  releaseName: f\n  skipUpdate: true\n",
+            repo.url()
+        ),
     );
-    let report = update_project(project.path(), &ChartClient::default(), &UpdateOptions { upgrade: true })
-        .await
-        .unwrap();
-    assert!(report.is_success(), "{:?} {:?}", report.errors, report.pull.as_ref().map(|p| &p.errors));
+    let report = update_project(
+        project.path(),
+        &ChartClient::default(),
+        &UpdateOptions { upgrade: true },
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.is_success(),
+        "{:?} {:?}",
+        report.errors,
+        report.pull.as_ref().map(|p| &p.errors)
+    );
     assert_eq!(report.upgraded.len(), 1);
     let updated = std::fs::read_to_string(project.path().join("app/helm-chart.yaml")).unwrap();
     assert_eq!(updated, original.replace("\"1.0.0\"", "\"1.1.0\""));
     let frozen = std::fs::read_to_string(project.path().join("frozen/helm-chart.yaml")).unwrap();
-    assert!(frozen.contains("chartVersion: 1.0.0"), "skipUpdate releases keep their version");
+    assert!(
+        frozen.contains("chartVersion: 1.0.0"),
+        "skipUpdate releases keep their version"
+    );
     let pull = report.pull.expect("upgrading pulls");
     assert!(pull.is_success(), "{:?}", pull.errors);
     let chart_dir = repo.chart_dir(project.path(), "app");
     assert!(chart_dir.join("1.1.0/Chart.yaml").is_file());
-    assert!(chart_dir.join("1.0.0/Chart.yaml").is_file(), "still used by the frozen release");
+    assert!(
+        chart_dir.join("1.0.0/Chart.yaml").is_file(),
+        "still used by the frozen release"
+    );
 }
 
 #[tokio::test]

@@ -117,7 +117,10 @@ fn serve(
         }
     }
     if let Some(Fault::Status(code)) = fault {
-        return text(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "injected");
+        return text(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "injected",
+        );
     }
     let relative = path.trim_start_matches('/');
     if relative.split('/').any(|part| part == "..") {

@@ -63,12 +63,7 @@ pub fn package(helm: &HelmBinary, chart_dir: &Path, dest: &Path) -> PathBuf {
     std::fs::create_dir_all(dest).expect("create package dir");
     run(
         helm,
-        &[
-            "package",
-            &chart_dir.to_string_lossy(),
-            "-d",
-            &dest.to_string_lossy(),
-        ],
+        &["package", &chart_dir.to_string_lossy(), "-d", &dest.to_string_lossy()],
     );
     let chart_yaml = std::fs::read_to_string(chart_dir.join("Chart.yaml")).expect("read Chart.yaml");
     let field = |key: &str| {

@@ -59,7 +59,10 @@ pub fn full(data: impl Into<Bytes>) -> Body {
 pub fn broken_after(data: Bytes) -> Body {
     let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
         Ok(Frame::data(data)),
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "test server fails half-way")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "test server fails half-way",
+        )),
     ];
     StreamBody::new(futures::stream::iter(frames)).boxed()
 }

@@ -182,7 +182,11 @@ fn serve(state: &Mutex<State>, request: TestRequest) -> Response<Body> {
         return text(StatusCode::NOT_FOUND, "{\"errors\":[{\"code\":\"NAME_UNKNOWN\"}]}");
     };
     if let Some(reference) = rest.strip_prefix(&format!("{repository}/manifests/")) {
-        let digest = repo.tags.get(reference).cloned().unwrap_or_else(|| reference.to_string());
+        let digest = repo
+            .tags
+            .get(reference)
+            .cloned()
+            .unwrap_or_else(|| reference.to_string());
         let Some(manifest) = repo.manifests.get(&digest) else {
             return text(StatusCode::NOT_FOUND, "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\"}]}");
         };
