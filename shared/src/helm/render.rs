@@ -23,6 +23,30 @@ pub struct ClusterInfo {
     pub api_versions: Vec<String>,
 }
 
+impl ClusterInfo {
+    /// Builds the capabilities from discovery as Kluctl does: every `group/version` and every
+    /// `group/version/Kind` (core group: `v1`, `v1/Pod`), sorted and without duplicates.
+    pub fn from_api_resources<'r>(
+        kube_version: Option<String>,
+        resources: impl IntoIterator<Item = (&'r str, &'r str, &'r str)>,
+    ) -> Self {
+        let mut set = std::collections::BTreeSet::new();
+        for (group, version, kind) in resources {
+            let group_version = if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
+            set.insert(format!("{group_version}/{kind}"));
+            set.insert(group_version);
+        }
+        ClusterInfo {
+            kube_version,
+            api_versions: set.into_iter().collect(),
+        }
+    }
+}
+
 /// Everything the renderer needs besides the rendered item directory.
 #[derive(Clone, Copy)]
 pub struct HelmRenderContext<'a> {
@@ -95,7 +119,9 @@ fn find_chart_configs(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 fn join_display(dir: &str, relative: &Path) -> String {
     let rel = relative.to_string_lossy().replace('\\', "/");
-    if dir.is_empty() || dir == "." {
+    if rel.is_empty() {
+        dir.to_string()
+    } else if dir.is_empty() || dir == "." {
         rel
     } else {
         format!("{}/{rel}", dir.trim_end_matches('/'))
@@ -304,4 +330,35 @@ fn clean_helm_message(
         }
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_list_group_versions_and_kinds_like_kluctl() {
+        let info = ClusterInfo::from_api_resources(
+            Some("v1.32.0".into()),
+            [
+                ("", "v1", "Pod"),
+                ("apps", "v1", "Deployment"),
+                ("apps", "v1", "StatefulSet"),
+            ],
+        );
+        assert_eq!(
+            info.api_versions,
+            vec!["apps/v1", "apps/v1/Deployment", "apps/v1/StatefulSet", "v1", "v1/Pod"]
+        );
+    }
+
+    #[test]
+    fn display_paths_join_without_doubled_slashes() {
+        assert_eq!(join_display("apps/app", Path::new("")), "apps/app");
+        assert_eq!(
+            join_display("apps/app", Path::new("sub/helm-chart.yaml")),
+            "apps/app/sub/helm-chart.yaml"
+        );
+        assert_eq!(join_display("", Path::new("helm-chart.yaml")), "helm-chart.yaml");
+    }
 }

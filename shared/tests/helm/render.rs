@@ -275,7 +275,7 @@ fn helm_failures_name_the_chart_the_values_file_and_helms_message() {
         !text.contains(&rendered),
         "temp paths are replaced by project paths: {text}"
     );
-    assert!(text.contains("apps/app"), "{text}");
+    assert!(text.contains("failed to parse apps/app/helm-values.yaml"), "{text}");
 }
 
 #[test]
