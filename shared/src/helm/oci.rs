@@ -10,7 +10,7 @@
 use super::auth::RegistryAuthEntry;
 use super::error::redact_url;
 use super::fetch::{client_for, describe, read_body, sha256_hex};
-use super::progress::Reporter;
+use super::progress::{PullEventKind, Reporter};
 use super::pull::ChartClient;
 use super::{ChartRef, HelmError};
 use reqwest::StatusCode;
@@ -344,6 +344,12 @@ impl<'a> OciSession<'a> {
             .strip_prefix("sha256:")
             .ok_or_else(|| self.error(format!("unsupported layer digest {}", layer.digest)))?
             .to_ascii_lowercase();
+        if let Some(cached) = self.client.cached_archive(&expected) {
+            reporter.send(PullEventKind::Started {
+                total: Some(cached.len() as u64),
+            });
+            return Ok(cached);
+        }
         let blob_url = format!("{}/v2/{}/blobs/{}", self.base, self.repository, layer.digest);
         let response = self.get(&blob_url, None).await?;
         let status = response.status();
@@ -373,6 +379,7 @@ impl<'a> OciSession<'a> {
                 "registry manifest",
             ));
         }
+        self.client.store_archive(&expected, &blob);
         Ok(blob)
     }
 

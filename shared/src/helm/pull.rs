@@ -27,7 +27,9 @@ use tokio::sync::{Mutex, OnceCell};
 /// Repository indexes by repository URL, each fetched at most once.
 type IndexCache = Arc<Mutex<HashMap<String, Arc<OnceCell<Arc<RepoIndex>>>>>>;
 
-/// Downloads charts: HTTP client, credentials, limits and an optional progress callback.
+/// Downloads charts: HTTP client, credentials, limits, an optional progress callback and an
+/// optional archive cache. Repository indexes are fetched once per client, so create one client
+/// per command (or per reconcile), not one per process.
 #[derive(Clone)]
 pub struct ChartClient {
     pub(crate) http: reqwest::Client,
@@ -38,6 +40,8 @@ pub struct ChartClient {
     pub(crate) unpack_limits: UnpackLimits,
     /// Repository indexes fetched during this client's lifetime, one fetch per repository URL.
     indexes: IndexCache,
+    /// Verified chart archives by SHA-256 (`<dir>/sha256/<hex>.tgz`).
+    archive_cache: Option<PathBuf>,
 }
 
 impl Default for ChartClient {
@@ -60,6 +64,49 @@ impl ChartClient {
             limits: DownloadLimits::default(),
             unpack_limits: UnpackLimits::default(),
             indexes: Default::default(),
+            archive_cache: None,
+        }
+    }
+
+    /// Keeps verified archives in `dir`, keyed by their SHA-256: a version whose digest is already
+    /// there is unpacked from it instead of downloaded again (the index or manifest is still
+    /// fetched, so a changed upstream digest is noticed).
+    pub fn with_archive_cache(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.archive_cache = Some(dir.into());
+        self
+    }
+
+    /// The user's archive cache: `$XDG_CACHE_HOME/kluctl/helm-archives` or
+    /// `~/.cache/kluctl/helm-archives`.
+    pub fn user_archive_cache_dir() -> PathBuf {
+        user_cache_base().join("kluctl").join("helm-archives")
+    }
+
+    fn archive_path(&self, digest_hex: &str) -> Option<PathBuf> {
+        let dir = self.archive_cache.as_ref()?;
+        let valid = digest_hex.len() == 64 && digest_hex.bytes().all(|b| b.is_ascii_hexdigit());
+        valid.then(|| dir.join("sha256").join(format!("{digest_hex}.tgz")))
+    }
+
+    /// A cached archive with this digest, re-checked (a damaged cache entry is ignored).
+    pub(crate) fn cached_archive(&self, digest_hex: &str) -> Option<Vec<u8>> {
+        let data = std::fs::read(self.archive_path(digest_hex)?).ok()?;
+        (super::fetch::sha256_hex(&data) == digest_hex).then_some(data)
+    }
+
+    /// Stores a verified archive; failures only cost a later download.
+    pub(crate) fn store_archive(&self, digest_hex: &str, data: &[u8]) {
+        let Some(path) = self.archive_path(digest_hex) else {
+            return;
+        };
+        let Some(dir) = path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        if let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir)
+            && std::io::Write::write_all(&mut temp, data).is_ok()
+        {
+            let _ = temp.persist(&path);
         }
     }
 
@@ -216,11 +263,7 @@ impl ChartCache {
 
     /// The user's cache: `$XDG_CACHE_HOME/kluctl/helm-charts` or `~/.cache/kluctl/helm-charts`.
     pub fn user_default(client: ChartClient) -> Self {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(std::env::temp_dir);
-        Self::new(base.join("kluctl").join("helm-charts"), client)
+        Self::new(user_cache_base().join("kluctl").join("helm-charts"), client)
     }
 
     /// The cache directory.
@@ -275,6 +318,14 @@ impl ChartCache {
         })?;
         Ok(target)
     }
+}
+
+/// `$XDG_CACHE_HOME`, or `~/.cache`, or the temp dir.
+fn user_cache_base() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// A `helm-chart.yaml` found in a project, read without templating.

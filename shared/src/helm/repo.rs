@@ -7,7 +7,7 @@
 use super::auth::HelmAuthEntry;
 use super::error::redact_url;
 use super::fetch::{client_for, describe, read_body, sha256_hex};
-use super::progress::Reporter;
+use super::progress::{PullEventKind, Reporter};
 use super::pull::ChartClient;
 use super::{ChartRef, HelmError};
 use serde::Deserialize;
@@ -179,6 +179,17 @@ pub(crate) async fn download_chart(
         ));
     };
     let url = chart_url(chart.url(), raw_url).map_err(|m| download_error(raw_url, m))?;
+    let expected = entry
+        .digest
+        .as_deref()
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_start_matches("sha256:").to_ascii_lowercase());
+    if let Some(cached) = expected.as_deref().and_then(|d| client.cached_archive(d)) {
+        reporter.send(PullEventKind::Started {
+            total: Some(cached.len() as u64),
+        });
+        return Ok(cached);
+    }
     let auth = client.helm_credentials.find(chart.url(), credentials_id);
     // Helm only sends repository credentials to other hosts when told to (passCredentialsAll).
     let send_auth = auth.filter(|a| a.pass_credentials_all || same_origin(chart.url(), &url));
@@ -194,8 +205,7 @@ pub(crate) async fn download_chart(
     let body = read_body(response, client.limits.max_chart_bytes, Some(reporter))
         .await
         .map_err(|m| download_error(url.as_str(), m))?;
-    if let Some(expected) = entry.digest.as_deref().filter(|d| !d.is_empty()) {
-        let expected = expected.trim_start_matches("sha256:").to_ascii_lowercase();
+    if let Some(expected) = expected {
         let actual = sha256_hex(&body);
         if actual != expected {
             return Err(HelmError::VerifyChart {
@@ -206,6 +216,7 @@ pub(crate) async fn download_chart(
                 authority: "repository index",
             });
         }
+        client.store_archive(&expected, &body);
     }
     Ok(body)
 }

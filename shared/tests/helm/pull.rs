@@ -284,3 +284,45 @@ async fn refuses_directories_that_are_not_project_roots_and_explains_templated_f
     );
     assert!(err.contains("without templating"), "{err}");
 }
+
+#[tokio::test]
+async fn the_archive_cache_serves_known_digests_and_ignores_damaged_entries() {
+    let repo = Repo::start(None);
+    repo.publish("app", &["1.0.0"], &[]);
+    let project = Project::new();
+    project.add_release("app", &release(&repo, "app", "1.0.0"));
+    let cache = tempfile::tempdir().unwrap();
+    let client = ChartClient::default().with_archive_cache(cache.path());
+    assert!(pull(&project, &client).await.is_success());
+    let archive_requests = |repo: &Repo| {
+        repo.server
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with(".tgz"))
+            .count()
+    };
+    assert_eq!(archive_requests(&repo), 1);
+
+    // The archive is not downloaded again, even though the server would now fail.
+    repo.server.set_fault("/app-1.0.0.tgz", Fault::Status(500));
+    let report = pull(&project, &client).await;
+    assert!(report.is_success(), "{:?}", report.errors);
+    assert_eq!(report.pulled.len(), 1);
+    assert_eq!(archive_requests(&repo), 1);
+
+    // A damaged cache entry is not trusted: the download is tried (and fails here).
+    let cached: Vec<_> = walkdir::WalkDir::new(cache.path())
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .collect();
+    assert_eq!(cached.len(), 1);
+    std::fs::write(cached[0].path(), b"damaged").unwrap();
+    let report = pull(&project, &client).await;
+    assert!(
+        matches!(report.errors.as_slice(), [HelmError::DownloadChart { .. }]),
+        "{:?}",
+        report.errors
+    );
+    assert!(repo.chart_dir(project.path(), "app").join("1.0.0/Chart.yaml").is_file());
+}
