@@ -119,7 +119,7 @@ impl ChartRef {
         dir
     }
 
-    /// The directory of one version (checked with [`check_version`] first).
+    /// The directory of one version (refused when the version is not a safe directory name).
     pub fn version_dir(&self, base: &Path, version: &str) -> Result<PathBuf, String> {
         check_version(version)?;
         Ok(self.chart_dir(base).join(version))

@@ -73,7 +73,8 @@ pub use layout::{ChartRef, RepoKind, find_charts_dir};
 pub use namespace::{INSTALL_NAMESPACE_ANNOTATION, apply_install_namespace, take_install_namespace};
 pub use progress::{ProgressFn, PullEvent, PullEventKind};
 pub use pull::{
-    ChartCache, ChartClient, PullOptions, PullReport, PulledVersion, RemovedVersion, pull_project, scan_project,
+    ChartCache, ChartClient, ProjectRelease, PullOptions, PullReport, PulledVersion, RemovedVersion, pull_project,
+    scan_project,
 };
 pub use render::{ClusterInfo, HelmRelease, HelmRenderContext, render_item_releases};
 pub use update::{ChartUpdate, UpdateOptions, UpdateReport, update_project};
