@@ -524,6 +524,13 @@ pub async fn pull_project(
     // Versions to keep per chart; a chart whose releases all skip pre-pulling keeps none.
     let mut wanted: BTreeMap<ChartRef, (Option<String>, BTreeSet<String>)> = BTreeMap::new();
     for release in &releases {
+        if release.config.git.is_some() {
+            report.errors.push(HelmError::ResolveChart {
+                file: release.display.clone(),
+                message: "git charts are not supported yet; vendor the chart into the project and use path:".into(),
+            });
+            continue;
+        }
         let Some(chart) = &release.chart else { continue };
         let slot = wanted
             .entry(chart.clone())

@@ -227,7 +227,7 @@ fn locate_chart(
     };
     if config.git.is_some() {
         return Err(resolve_error(
-            "git charts are not supported yet; pull the chart into the project and use path:, or use a repo:".into(),
+            "git charts are not supported yet; vendor the chart into the project and use path:".into(),
         ));
     }
     if let Some(path) = config.path.as_deref().filter(|p| !p.is_empty()) {

@@ -326,3 +326,18 @@ async fn the_archive_cache_serves_known_digests_and_ignores_damaged_entries() {
     );
     assert!(repo.chart_dir(project.path(), "app").join("1.0.0/Chart.yaml").is_file());
 }
+
+#[tokio::test]
+async fn git_charts_are_reported_as_unsupported() {
+    let project = Project::new();
+    project.add_release(
+        "app",
+        "  git:\n    url: https://github.com/example/charts.git\n    ref:\n      tag: v1.0.0\n  releaseName: app\n",
+    );
+    let report = pull(&project, &ChartClient::default()).await;
+    let [HelmError::ResolveChart { file, message }] = report.errors.as_slice() else {
+        panic!("{:?}", report.errors);
+    };
+    assert_eq!(file, "app/helm-chart.yaml");
+    assert!(message.contains("git charts are not supported"), "{message}");
+}
