@@ -77,5 +77,5 @@ pub use pull::{
     scan_project,
 };
 pub use render::{ClusterInfo, HelmRelease, HelmRenderContext, render_item_releases};
-pub use update::{ChartUpdate, UpdateOptions, UpdateReport, update_project};
+pub use update::{ChartUpdate, ConfirmFn, UpdateOptions, UpdateReport, update_project};
 pub use version::{Constraint, parse_version};

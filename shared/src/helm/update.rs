@@ -13,11 +13,25 @@ use futures::StreamExt;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Asked before each upgrade (`helm-update --upgrade --interactive`); `false` skips that release.
+pub type ConfirmFn = std::sync::Arc<dyn Fn(&ChartUpdate) -> bool + Send + Sync>;
+
 /// How `helm-update` behaves.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct UpdateOptions {
     /// Write the newest allowed version into `helm-chart.yaml` and pull it.
     pub upgrade: bool,
+    /// Asked before each upgrade; without it every available upgrade is applied.
+    pub confirm: Option<ConfirmFn>,
+}
+
+impl std::fmt::Debug for UpdateOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdateOptions")
+            .field("upgrade", &self.upgrade)
+            .field("confirm", &self.confirm.is_some())
+            .finish()
+    }
 }
 
 /// A release with newer versions available.
@@ -46,6 +60,8 @@ pub struct UpdateReport {
     pub upgraded: Vec<ChartUpdate>,
     /// Releases with newer versions that have `skipUpdate: true`.
     pub skipped: Vec<ChartUpdate>,
+    /// Upgrades the confirmation callback declined.
+    pub declined: Vec<ChartUpdate>,
     /// Releases already at the newest allowed version (their files).
     pub up_to_date: Vec<String>,
     /// The pull after upgrading.
@@ -144,6 +160,12 @@ pub async fn update_project(
             continue;
         }
         if !options.upgrade {
+            continue;
+        }
+        if let Some(confirm) = &options.confirm
+            && !confirm(&update)
+        {
+            report.declined.push(update);
             continue;
         }
         match rewrite_file(&release.path, &release.display, &latest) {

@@ -176,7 +176,10 @@ async fn helm_update_reads_paged_tags_and_upgrades_oci_charts() {
     let report = update_project(
         project.path(),
         &ChartClient::default(),
-        &UpdateOptions { upgrade: true },
+        &UpdateOptions {
+            upgrade: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();

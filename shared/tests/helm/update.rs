@@ -73,7 +73,10 @@ async fn upgrade_rewrites_only_chart_version_and_pulls_the_new_version() {
     let report = update_project(
         project.path(),
         &ChartClient::default(),
-        &UpdateOptions { upgrade: true },
+        &UpdateOptions {
+            upgrade: true,
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -120,4 +123,43 @@ async fn invalid_constraints_are_reported_per_file() {
         panic!("{:?}", report.errors);
     };
     assert_eq!(file, "bad/helm-chart.yaml");
+}
+
+#[tokio::test]
+async fn declined_upgrades_leave_the_file_alone() {
+    let repo = Repo::start(None);
+    repo.publish("app", &["1.0.0", "1.1.0"], &[]);
+    let project = Project::new();
+    project.add_release(
+        "a",
+        &format!(
+            "  repo: {}\n  chartName: app\n  chartVersion: 1.0.0\n  releaseName: a\n",
+            repo.url()
+        ),
+    );
+    project.add_release(
+        "b",
+        &format!(
+            "  repo: {}\n  chartName: app\n  chartVersion: 1.0.0\n  releaseName: b\n",
+            repo.url()
+        ),
+    );
+    let options = UpdateOptions {
+        upgrade: true,
+        confirm: Some(std::sync::Arc::new(|u: &shared::helm::ChartUpdate| {
+            u.file.starts_with("b/")
+        })),
+    };
+    let report = update_project(project.path(), &ChartClient::default(), &options)
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{:?}", report.errors);
+    assert_eq!(report.declined.len(), 1);
+    assert_eq!(report.upgraded.len(), 1);
+    let a = std::fs::read_to_string(project.path().join("a/helm-chart.yaml")).unwrap();
+    let b = std::fs::read_to_string(project.path().join("b/helm-chart.yaml")).unwrap();
+    assert!(
+        a.contains("chartVersion: 1.0.0") && b.contains("chartVersion: 1.1.0"),
+        "{a}\n{b}"
+    );
 }
