@@ -4,6 +4,9 @@
 //! A suite is a function `fn(&BenchConfig) -> anyhow::Result<Vec<Row>>` registered in [`SUITES`];
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
+pub mod kustomize;
+pub mod ssa;
+
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -96,7 +99,18 @@ pub struct Suite {
 }
 
 /// Every suite, in the order the runner executes them. Add yours here.
-pub const SUITES: &[Suite] = &[];
+pub const SUITES: &[Suite] = &[
+    Suite {
+        name: "kustomize",
+        about: "native Kustomize builds vs kubectl kustomize (corpus folders, 200-directory project)",
+        run: kustomize::run,
+    },
+    Suite {
+        name: "ssa",
+        about: "server-side apply and managed fields per request, 1 and 8 threads",
+        run: ssa::run,
+    },
+];
 
 /// Runs `f` `repetitions` times (after one warm-up run) and returns the median duration.
 pub fn median_duration<F: FnMut() -> anyhow::Result<()>>(repetitions: usize, mut f: F) -> anyhow::Result<Duration> {
