@@ -202,6 +202,28 @@ pub enum HelmError {
     },
 }
 
+impl HelmError {
+    /// The `helm-chart.yaml` (project-relative) the error is about, when it is about one.
+    pub fn config_file(&self) -> Option<&str> {
+        match self {
+            HelmError::ReadChartConfig { location, .. } => {
+                // `file:line:col`: the file is everything before the position.
+                let file = location
+                    .split(':')
+                    .next()
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or(location.as_str());
+                Some(file)
+            }
+            HelmError::ResolveChart { file, .. }
+            | HelmError::ChartNotPulled { file, .. }
+            | HelmError::ParseHelmOutput { file, .. } => Some(file),
+            HelmError::HelmTemplate { files, .. } => files.split(", values ").next(),
+            _ => None,
+        }
+    }
+}
+
 /// Shows a URL without user info, query or fragment, so it is safe in messages and logs.
 pub(crate) fn redact_url(raw: &str) -> String {
     match url::Url::parse(raw) {
@@ -226,6 +248,23 @@ pub(crate) fn redact_url(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_their_helm_chart_file() {
+        let err = HelmError::ReadChartConfig {
+            location: "apps/x/helm-chart.yaml:3:5".into(),
+            message: "bad".into(),
+        };
+        assert_eq!(err.config_file(), Some("apps/x/helm-chart.yaml"));
+        let err = HelmError::HelmTemplate {
+            chart: "c 1.0.0".into(),
+            release: "r".into(),
+            files: "a/helm-chart.yml, values a/helm-values.yml".into(),
+            message: "m".into(),
+        };
+        assert_eq!(err.config_file(), Some("a/helm-chart.yml"));
+        assert_eq!(HelmError::FindHelm { reason: "x".into() }.config_file(), None);
+    }
 
     #[test]
     fn urls_in_messages_never_carry_credentials_or_queries() {

@@ -31,6 +31,9 @@
 //! [`ChartRef`]), local `path:` charts from the sources (never the rendered tree, so chart
 //! templates are not run through Jinja2), and `skipPrePull` charts from the user cache.
 //!
+//! For a whole render, [`HelmStage`] holds the binary (looked up only when an item has charts),
+//! the cache and the cluster capabilities, and renders one item at a time.
+//!
 //! # What the render stage does with the output
 //!
 //! - Objects of a release that sets `namespace:` carry the internal annotation
@@ -62,6 +65,7 @@ mod progress;
 mod pull;
 mod render;
 mod repo;
+mod stage;
 mod store;
 mod update;
 mod version;
@@ -77,5 +81,6 @@ pub use pull::{
     scan_project,
 };
 pub use render::{ClusterInfo, HelmRelease, HelmRenderContext, render_item_releases};
+pub use stage::HelmStage;
 pub use update::{ChartUpdate, ConfirmFn, UpdateOptions, UpdateReport, update_project};
 pub use version::{Constraint, parse_version};

@@ -105,7 +105,7 @@ pub fn render_item_releases(
 }
 
 /// `helm-chart.y(a)ml` files below `dir`, relative to it, sorted.
-fn find_chart_configs(dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn find_chart_configs(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut found = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| e.to_string())?;

@@ -1,18 +1,18 @@
-//! The Helm items of the Kluctl examples (`simple-helm`, `microservices-demo/2` and `/3`), for
-//! every target: the item's files are templated with Jinja2 as the render stage does, then the
-//! releases are rendered from the committed `.helm-charts`.
+//! The Kluctl examples with Helm releases (`simple-helm`, `microservices-demo/2` and `/3`) render
+//! completely, for every target, through the whole pipeline: project loading, Jinja2, the Helm
+//! stage (charts from the committed `.helm-charts`), Kustomize and post-processing.
 
 use kluctl_e2e::servers::charts::test_helm;
-use serde_json::{Value, json};
-use shared::helm::{
-    ChartCache, ChartClient, HelmRelease, HelmRenderContext, INSTALL_NAMESPACE_ANNOTATION, render_item_releases,
-};
-use shared::template::{JinjaEngine, RenderContext, TemplateEngine};
+use serde_json::Value;
+use shared::helm::{ChartCache, ChartClient, HelmStage};
+use shared::project::{Inclusion, ProjectOptions, load};
+use shared::render::{ItemBuilder, RenderOptions, RenderedProject, render_with_helm};
+use shared::types::{Located, SourceLocation};
 use std::path::{Path, PathBuf};
 
 /// `shared/testdata/kluctl-examples` next to the checkout (found walking up, since worktrees and
 /// the main checkout sit at different depths), or `$KLUCTL_TESTDATA/kluctl-examples`.
-fn examples() -> PathBuf {
+pub fn examples() -> PathBuf {
     if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
         return PathBuf::from(dir).join("kluctl-examples");
     }
@@ -23,141 +23,196 @@ fn examples() -> PathBuf {
         .expect("shared/testdata/kluctl-examples not found above the workspace; set KLUCTL_TESTDATA")
 }
 
-/// Templates every file of `item` (relative to `project`) into a temp dir, renders its releases,
-/// and returns them with the objects of each output file.
-fn render_item(project: &Path, item: &str, vars: &Value) -> Vec<(HelmRelease, Vec<Value>)> {
-    let source_item = project.join(item);
-    let rendered = tempfile::tempdir().unwrap();
-    let rendered_item = rendered.path().join(item);
-    std::fs::create_dir_all(&rendered_item).unwrap();
-    let engine = JinjaEngine::new();
-    let search = vec![source_item.clone(), project.to_path_buf()];
-    let ctx = RenderContext {
-        vars,
-        search_dirs: &search,
-        root: project,
-    };
-    for entry in std::fs::read_dir(&source_item).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let source = std::fs::read_to_string(entry.path()).unwrap();
-        let text = engine
-            .render(&format!("{item}/{name}"), &source, &ctx)
-            .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(rendered_item.join(&name), text).unwrap();
+/// Copies an example into a temp dir (the test data is read-only input).
+pub fn copy_example(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join("project");
+    let src = examples().join(name);
+    for entry in walkdir::WalkDir::new(&src) {
+        let entry = entry.unwrap();
+        let target = dst.join(entry.path().strip_prefix(&src).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::write(&target, std::fs::read(entry.path()).unwrap()).unwrap();
+        }
     }
-    let helm = test_helm();
+    (tmp, dst)
+}
+
+/// The native Kustomize, configured as Kluctl runs it.
+struct Kustomize;
+
+impl ItemBuilder for Kustomize {
+    fn build(&self, dir: &Path, root: &Path, display_dir: &str) -> Result<Vec<Value>, Located> {
+        shared::kustomize::build(dir, &shared::kustomize::BuildOptions::kluctl(root.to_path_buf()))
+            .map_err(|e| Located::new(SourceLocation::file(display_dir), e.to_string()))
+    }
+}
+
+/// Loads and renders `dir` for `target` offline, with the test's helm binary.
+pub fn render_target(dir: &Path, target: &str) -> Result<RenderedProject, shared::render::RenderError> {
+    let options = ProjectOptions {
+        project_dir: dir.to_path_buf(),
+        target: Some(target.to_string()),
+        inclusion: Inclusion::default(),
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let project = runtime.block_on(load(&options, None)).unwrap_or_else(|e| panic!("{e}"));
     let cache_dir = tempfile::tempdir().unwrap();
-    let cache = ChartCache::new(cache_dir.path(), ChartClient::default());
-    let ctx = HelmRenderContext {
-        source_root: project,
-        source_item_dir: &source_item,
-        display_dir: item,
-        helm: &helm,
-        cluster: None,
-        cache: &cache,
-    };
-    render_item_releases(&rendered_item, &ctx)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .into_iter()
-        .map(|release| {
-            let text = std::fs::read_to_string(&release.output_file).unwrap();
-            let objects = shared::yaml::parse_documents(&text, "out").unwrap();
-            (release, objects)
-        })
-        .collect()
-}
-
-fn kinds<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    objects.iter().filter(|o| o["kind"] == kind).collect()
-}
-
-#[test]
-fn simple_helm_renders_nginx_into_the_target_namespace() {
-    let vars = json!({"target": {"name": "simple-helm"}, "args": {"environment": "simple-helm"}});
-    let rendered = render_item(&examples().join("simple-helm"), "deployment/nginx", &vars);
-    let [(release, objects)] = rendered.as_slice() else {
-        panic!("one release expected")
-    };
-    assert_eq!((release.chart.as_str(), release.version.as_str()), ("nginx", "17.3.2"));
-    assert_eq!(release.namespace, "simple-helm-simple-helm");
-    let deployment = kinds(objects, "Deployment");
-    assert_eq!(deployment.len(), 1);
-    assert_eq!(deployment[0]["metadata"]["name"], "nginx");
-    let container = &deployment[0]["spec"]["template"]["spec"]["containers"][0];
-    assert_eq!(
-        container["resources"]["limits"]["memory"], "128Mi",
-        "helm-values.yml applied"
+    let helm = HelmStage::new(
+        Some(test_helm()),
+        ChartCache::new(cache_dir.path(), ChartClient::default()),
+        None,
     );
-    assert_eq!(kinds(objects, "Service")[0]["spec"]["type"], "ClusterIP");
+    render_with_helm(
+        &project,
+        &RenderOptions {
+            output_dir: None,
+            scopes: None,
+            builder: &Kustomize,
+        },
+        &helm,
+    )
+}
+
+fn objects(rendered: &RenderedProject) -> Vec<&Value> {
+    rendered.objects.iter().map(|(_, o)| o).collect()
+}
+
+fn find<'a>(objects: &[&'a Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("{kind}/{name} not rendered"))
+}
+
+fn assert_kluctl_metadata(objects: &[&Value], discriminator: &str) {
     for object in objects {
         assert_eq!(
-            object["metadata"]["annotations"][INSTALL_NAMESPACE_ANNOTATION], "simple-helm-simple-helm",
+            object["metadata"]["labels"]["kluctl.io/discriminator"], discriminator,
             "{object}"
+        );
+        assert!(
+            object
+                .pointer("/metadata/annotations/kluctl.io~1helm-install-namespace")
+                .is_none(),
+            "the internal annotation is consumed: {object}"
         );
     }
 }
 
 #[test]
-fn microservices_demo_2_renders_replicated_redis_in_default() {
-    let vars = json!({"target": {"name": "local"}, "args": {}});
-    let project = examples().join("microservices-demo/2-helm-integration");
-    let rendered = render_item(&project, "third-party/redis", &vars);
-    let [(release, objects)] = rendered.as_slice() else {
-        panic!("one release expected")
-    };
-    assert_eq!(release.output_name, "deploy.yml");
+fn simple_helm_renders_nginx_with_the_namespace_and_values() {
+    let (_tmp, dir) = copy_example("simple-helm");
+    let rendered = render_target(&dir, "simple-helm").unwrap_or_else(|e| panic!("{e}"));
+    let objects = objects(&rendered);
+    assert_kluctl_metadata(&objects, "kluctl-examples-simple-helm-simple-helm");
+    let namespace = find(&objects, "Namespace", "simple-helm-simple-helm");
+    assert!(namespace["metadata"].get("namespace").is_none());
+    let deployment = find(&objects, "Deployment", "nginx");
+    assert_eq!(deployment["metadata"]["namespace"], "simple-helm-simple-helm");
     assert_eq!(
-        (release.release_name.as_str(), release.namespace.as_str()),
-        ("cart", "default")
+        deployment["metadata"]["annotations"]["kluctl.io/deployment-item-dir"],
+        "deployment/nginx"
     );
-    let sets = kinds(objects, "StatefulSet");
-    assert_eq!(sets.len(), 1, "replication with sentinel runs one node StatefulSet");
-    assert_eq!(sets[0]["metadata"]["name"], "cart-redis-node");
-    assert_eq!(sets[0]["metadata"]["namespace"], "default");
-    assert_eq!(sets[0]["spec"]["replicas"], 3);
-    let containers: Vec<&str> = sets[0]["spec"]["template"]["spec"]["containers"]
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["resources"]["limits"]["memory"], "128Mi",
+        "helm-values.yml applied"
+    );
+    assert_eq!(find(&objects, "Service", "nginx")["spec"]["type"], "ClusterIP");
+    // The chart's output is part of the rendered tree, next to the kustomization listing it.
+    let item = rendered.tree.root().join("deployment/nginx");
+    assert!(item.join("helm-rendered.yaml").is_file());
+}
+
+#[test]
+fn microservices_demo_2_renders_replicated_redis_next_to_the_services() {
+    let (_tmp, dir) = copy_example("microservices-demo/2-helm-integration");
+    let rendered = render_target(&dir, "local").unwrap_or_else(|e| panic!("{e}"));
+    let objects = objects(&rendered);
+    assert_kluctl_metadata(&objects, "kluctl-examples-microservices-demo-local");
+    let redis = find(&objects, "StatefulSet", "cart-redis-node");
+    assert_eq!(redis["metadata"]["namespace"], "default");
+    assert_eq!(redis["spec"]["replicas"], 3);
+    let containers: Vec<&str> = redis["spec"]["template"]["spec"]["containers"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert!(containers.contains(&"sentinel"), "{containers:?}");
+    assert_eq!(containers, vec!["redis", "sentinel"]);
+    assert_eq!(
+        objects.iter().filter(|o| o["kind"] == "StatefulSet").count(),
+        1,
+        "replication with sentinel has no separate master"
+    );
+    // The application that talks to redis is in the same render.
+    let cart = find(&objects, "Deployment", "cartservice");
+    assert!(cart.to_string().contains("redis"), "{cart}");
+    assert_eq!(
+        redis["metadata"]["annotations"]["kluctl.io/deployment-item-dir"],
+        "third-party/redis"
+    );
 }
 
 #[test]
-fn microservices_demo_3_renders_redis_per_target() {
-    let project = examples().join("microservices-demo/3-templating-and-multi-env");
-    for (target, env_type) in [("local", "local"), ("test", "real"), ("prod", "real")] {
-        let vars_file = std::fs::read_to_string(project.join(format!("vars/{env_type}.yml"))).unwrap();
-        let mut vars = shared::yaml::parse_single(&vars_file, "vars").unwrap();
-        vars["target"] = json!({"name": target});
-        vars["args"] = json!({"env_type": env_type});
-        let rendered = render_item(&project, "third-party/redis", &vars);
-        let [(release, objects)] = rendered.as_slice() else {
-            panic!("one release expected")
-        };
+fn microservices_demo_3_renders_every_target_with_its_redis_architecture() {
+    let (_tmp, dir) = copy_example("microservices-demo/3-templating-and-multi-env");
+    for (target, replication) in [("local", false), ("test", true), ("prod", true)] {
+        let rendered = render_target(&dir, target).unwrap_or_else(|e| panic!("{target}: {e}"));
+        let objects = objects(&rendered);
         let namespace = format!("ms-demo-{target}");
-        assert_eq!(release.namespace, namespace);
-        let sets = kinds(objects, "StatefulSet");
+        assert_kluctl_metadata(&objects, &format!("kluctl-examples-microservices-demo-{target}"));
+        let sets: Vec<&&Value> = objects.iter().filter(|o| o["kind"] == "StatefulSet").collect();
         let names: Vec<&str> = sets.iter().map(|s| s["metadata"]["name"].as_str().unwrap()).collect();
-        if env_type == "local" {
-            assert_eq!(names, vec!["cart-redis-master"], "{target}: standalone");
-            assert!(
-                kinds(objects, "Service")
-                    .iter()
-                    .any(|s| s["metadata"]["name"] == "cart-redis-master")
-            );
+        if replication {
+            assert_eq!(names, vec!["cart-redis-node"], "{target}");
+            assert_eq!(sets[0]["spec"]["replicas"], 3, "{target}");
+            find(&objects, "Service", "cart-redis");
         } else {
-            assert_eq!(names, vec!["cart-redis-node"], "{target}: replication");
-            assert_eq!(sets[0]["spec"]["replicas"], 3);
-            assert!(
-                kinds(objects, "Service")
-                    .iter()
-                    .any(|s| s["metadata"]["name"] == "cart-redis")
-            );
+            assert_eq!(names, vec!["cart-redis-master"], "{target}");
+            find(&objects, "Service", "cart-redis-master");
         }
         for set in &sets {
             assert_eq!(set["metadata"]["namespace"], namespace.as_str(), "{target}");
+            assert_eq!(
+                set["metadata"]["labels"]["examples.kluctl.io/deployment-target"], target,
+                "commonLabels reach the Helm objects"
+            );
         }
+        let cart = find(&objects, "Deployment", "cartservice");
+        let redis_address = if replication {
+            "cart-redis:6379"
+        } else {
+            "cart-redis-master:6379"
+        };
+        assert!(cart.to_string().contains(redis_address), "{target}: {cart}");
+        assert!(
+            objects
+                .iter()
+                .filter(|o| o["kind"] != "Namespace")
+                .all(|o| o["metadata"]["namespace"] == namespace.as_str()),
+            "{target}: everything lives in {namespace}"
+        );
+        let has_email = objects.iter().any(|o| o["metadata"]["name"] == "emailservice");
+        assert_eq!(has_email, replication, "{target}: services enabled per env");
     }
+}
+
+#[test]
+fn a_missing_prepulled_chart_fails_the_render_at_its_helm_chart_file() {
+    let (_tmp, dir) = copy_example("microservices-demo/3-templating-and-multi-env");
+    std::fs::remove_dir_all(dir.join(".helm-charts")).unwrap();
+    let err = render_target(&dir, "local").unwrap_err();
+    let all = err.all();
+    assert_eq!(all.len(), 1, "{err}");
+    assert_eq!(all[0].location.file, "third-party/redis/helm-chart.yml", "{err}");
+    assert!(all[0].message.contains("kubectl kluctl helm-pull"), "{err}");
+    assert_eq!(all[0].chain[0].to_string(), "third-party/deployment.yml:2:5");
 }
