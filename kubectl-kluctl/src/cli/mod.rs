@@ -46,6 +46,8 @@ macro_rules! commands {
 commands! {
     Version => version,
     Completion => completion,
+    HelmPull => helm_pull,
+    HelmUpdate => helm_update,
 }
 
 const ROOT_LONG_ABOUT: &str = "\

@@ -573,14 +573,18 @@ pub async fn pull_project(
         }
     }
 
-    let results: Vec<_> = futures::stream::iter(jobs)
-        .map(|(chart, credentials_id, version, target, entry)| {
-            let base = &base;
-            async move {
-                let result = client.fetch_into(chart, credentials_id, version, &target, base).await;
-                (chart, entry, result)
-            }
-        })
+    // NB: the futures are built in a loop rather than in a `.map` closure over the stream, which
+    // would make the whole future only `Send` for one lifetime (a rustc limitation with closures
+    // returning borrowing futures) and unusable from `tokio::spawn`.
+    let mut downloads = Vec::with_capacity(jobs.len());
+    for (chart, credentials_id, version, target, entry) in jobs {
+        let base = &base;
+        downloads.push(async move {
+            let result = client.fetch_into(chart, credentials_id, version, &target, base).await;
+            (chart, entry, result)
+        });
+    }
+    let results: Vec<_> = futures::stream::iter(downloads)
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await;

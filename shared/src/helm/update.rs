@@ -95,14 +95,16 @@ pub async fn update_project(
                 .or_insert_with(|| release.config.credentials_id.clone());
         }
     }
-    let listed: BTreeMap<ChartRef, Result<Vec<String>, HelmError>> = futures::stream::iter(charts)
-        .map(|(chart, credentials_id)| async move {
+    // Built in a loop, not a `.map` closure, so the future stays `Send` (see `pull_project`).
+    let mut queries = Vec::with_capacity(charts.len());
+    for (chart, credentials_id) in charts {
+        queries.push(async move {
             let versions = client.list_versions(&chart, credentials_id.as_deref()).await;
             (chart, versions)
-        })
-        .buffer_unordered(4)
-        .collect()
-        .await;
+        });
+    }
+    let listed: BTreeMap<ChartRef, Result<Vec<String>, HelmError>> =
+        futures::stream::iter(queries).buffer_unordered(4).collect().await;
     for result in listed.values() {
         if let Err(err) = result {
             report.errors.push(err.clone());

@@ -341,3 +341,24 @@ async fn git_charts_are_reported_as_unsupported() {
     assert_eq!(file, "app/helm-chart.yaml");
     assert!(message.contains("git charts are not supported"), "{message}");
 }
+
+#[tokio::test]
+async fn pull_and_update_can_run_on_spawned_tasks() {
+    // The CLI runs commands with `tokio::spawn`: both futures must be `Send` for any lifetime.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let pull = tokio::spawn(async move {
+        let client = ChartClient::default();
+        pull_project(&path, &client, &PullOptions::default()).await.map(|_| ())
+    });
+    let err = pull.await.unwrap().unwrap_err();
+    assert!(matches!(err, HelmError::FindProject { .. }), "{err}");
+    let path = dir.path().to_path_buf();
+    let update = tokio::spawn(async move {
+        let client = ChartClient::default();
+        shared::helm::update_project(&path, &client, &Default::default())
+            .await
+            .map(|_| ())
+    });
+    assert!(update.await.unwrap().is_err());
+}
