@@ -8,4 +8,5 @@ mod docs;
 mod helm;
 mod krew;
 mod kubectl;
+mod kustomize;
 mod util;

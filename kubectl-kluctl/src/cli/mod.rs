@@ -44,6 +44,7 @@ macro_rules! commands {
 
 // Keep this list in the order `--help` shows the commands.
 commands! {
+    Kustomize => kustomize,
     Version => version,
     Completion => completion,
     HelmPull => helm_pull,

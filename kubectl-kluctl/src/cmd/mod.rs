@@ -55,6 +55,7 @@
 pub mod completion;
 pub mod helm_pull;
 pub mod helm_update;
+pub mod kustomize;
 pub mod version;
 
 use crate::cli::flags::KubeOptions;

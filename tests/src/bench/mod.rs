@@ -4,6 +4,7 @@
 //! A suite is a function `fn(&BenchConfig) -> anyhow::Result<Vec<Row>>` registered in [`SUITES`];
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
+pub mod apiserver;
 pub mod helm;
 pub mod kustomize;
 pub mod ssa;
@@ -115,6 +116,11 @@ pub const SUITES: &[Suite] = &[
         name: "ssa",
         about: "server-side apply and managed fields per request, 1 and 8 threads",
         run: ssa::run,
+    },
+    Suite {
+        name: "apiserver",
+        about: "test API server: server-side applies/s and gets/s with 8 clients, start time",
+        run: apiserver::ssa_throughput,
     },
 ];
 
