@@ -55,6 +55,7 @@
 mod archive;
 mod auth;
 mod binary;
+mod client;
 mod error;
 mod fetch;
 mod layout;
@@ -72,14 +73,12 @@ mod version;
 
 pub use auth::{HelmCredentialFlags, HelmCredentials, RegistryCredentialFlags, RegistryCredentials};
 pub use binary::HelmBinary;
+pub use client::{ChartCache, ChartClient};
 pub use error::HelmError;
 pub use layout::{ChartRef, RepoKind, find_charts_dir};
 pub use namespace::{INSTALL_NAMESPACE_ANNOTATION, apply_install_namespace, take_install_namespace};
 pub use progress::{ProgressFn, PullEvent, PullEventKind};
-pub use pull::{
-    ChartCache, ChartClient, ProjectRelease, PullOptions, PullReport, PulledVersion, RemovedVersion, pull_project,
-    scan_project,
-};
+pub use pull::{ProjectRelease, PullOptions, PullReport, PulledVersion, RemovedVersion, pull_project, scan_project};
 pub use render::{ClusterInfo, HelmRelease, HelmRenderContext, render_item_releases};
 pub use stage::HelmStage;
 pub use update::{ChartUpdate, ConfirmFn, UpdateOptions, UpdateReport, update_project};

@@ -8,10 +8,10 @@
 //! `--registry-plain-http` / `KLUCTL_REGISTRY_*_PLAIN_HTTP` says so; everything else is HTTPS.
 
 use super::auth::RegistryAuthEntry;
+use super::client::ChartClient;
 use super::error::redact_url;
 use super::fetch::{client_for, describe, read_body, sha256_hex};
 use super::progress::{PullEventKind, Reporter};
-use super::pull::ChartClient;
 use super::{ChartRef, HelmError};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};

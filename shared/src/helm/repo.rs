@@ -5,10 +5,10 @@
 //! the list of versions the index offers.
 
 use super::auth::HelmAuthEntry;
+use super::client::ChartClient;
 use super::error::redact_url;
 use super::fetch::{client_for, describe, read_body, sha256_hex};
 use super::progress::{PullEventKind, Reporter};
-use super::pull::ChartClient;
 use super::{ChartRef, HelmError};
 use serde::Deserialize;
 use std::collections::HashMap;
