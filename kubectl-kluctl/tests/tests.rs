@@ -5,6 +5,7 @@
 
 mod cli;
 mod docs;
+mod helm;
 mod krew;
 mod kubectl;
 mod kustomize;

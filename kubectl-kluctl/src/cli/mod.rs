@@ -49,6 +49,8 @@ commands! {
     Kustomize => kustomize,
     Version => version,
     Completion => completion,
+    HelmPull => helm_pull,
+    HelmUpdate => helm_update,
 }
 
 const ROOT_LONG_ABOUT: &str = "\

@@ -53,6 +53,8 @@
 //! `kubectl_completes_target_names_of_an_example_project` with the first command taking `-t`.
 
 pub mod completion;
+pub mod helm_pull;
+pub mod helm_update;
 pub mod kustomize;
 pub mod list_targets;
 pub mod render;

@@ -225,7 +225,7 @@ pub fn cases() -> Vec<Case> {
             message: "recursive: true needs a directory without kustomization",
         },
         Case {
-            name: "item with a helm chart before the helm stage exists",
+            name: "item with an invalid helm-chart.yaml",
             files: &[
                 ("deployment.yaml", "deployments:\n  - path: app\n"),
                 ITEM,
@@ -236,7 +236,7 @@ pub fn cases() -> Vec<Case> {
             file: "app/helm-chart.yaml",
             line: None,
             column: None,
-            message: "helm charts are not supported by this build yet",
+            message: "missing field `releaseName`",
         },
         Case {
             name: "resource listed in the kustomization is missing",

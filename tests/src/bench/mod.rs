@@ -5,6 +5,7 @@
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
 pub mod apiserver;
+pub mod helm;
 pub mod kustomize;
 pub mod render;
 pub mod ssa;
@@ -106,6 +107,11 @@ pub const SUITES: &[Suite] = &[
         name: "kustomize",
         about: "native Kustomize builds vs kubectl kustomize (corpus folders, 200-directory project)",
         run: kustomize::run,
+    },
+    Suite {
+        name: "helm",
+        about: "render of microservices-demo/3 -t prod vs helm template + kubectl kustomize; helm-pull vs helm pull",
+        run: helm::run,
     },
     Suite {
         name: "ssa",
