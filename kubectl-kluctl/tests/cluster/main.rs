@@ -1,0 +1,12 @@
+//! Cluster operations end to end against the in-memory test API server: `diff`, `deploy`,
+//! `prune`, `delete` and `validate` through `shared::commands`, in-process.
+#![cfg(unix)]
+
+mod conflicts;
+mod connect;
+mod deploy;
+mod faults;
+mod order;
+mod readiness;
+mod secrets;
+mod util;
