@@ -240,12 +240,12 @@ async fn the_result_model_carries_flags_changes_and_is_serialisable() {
     let cluster = Cluster::with_controllers().await;
     let t = target(
         "model",
-        vec![item("x", vec![config_map("default", "m", json!({"a": "1"}))])],
+        vec![item("x", vec![config_map("default", "m", json!({"alpha": "1"}))])],
     );
     cluster.deploy(&t).await;
     let changed = target(
         "model",
-        vec![item("x", vec![config_map("default", "m", json!({"a": "2"}))])],
+        vec![item("x", vec![config_map("default", "m", json!({"alpha": "2"}))])],
     );
     let result = cluster.diff(&changed).await;
     let json: serde_json::Value = serde_json::from_str(&result.to_json()).unwrap();
@@ -260,7 +260,7 @@ async fn the_result_model_carries_flags_changes_and_is_serialisable() {
     assert_eq!(object["changed"], true);
     assert_eq!(object["applied"], true);
     assert_eq!(object["changes"][0]["type"], "update");
-    assert_eq!(object["changes"][0]["jsonPath"], "data.a");
+    assert_eq!(object["changes"][0]["jsonPath"], "data.alpha");
     let yaml: serde_json::Value = shared::yaml::parse_single(&result.to_yaml(), "result.yaml").unwrap();
     assert_eq!(yaml, json);
 }
