@@ -4,6 +4,8 @@
 //! A suite is a function `fn(&BenchConfig) -> anyhow::Result<Vec<Row>>` registered in [`SUITES`];
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
+pub mod deploy;
+
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
@@ -96,7 +98,11 @@ pub struct Suite {
 }
 
 /// Every suite, in the order the runner executes them. Add yours here.
-pub const SUITES: &[Suite] = &[];
+pub const SUITES: &[Suite] = &[Suite {
+    name: "deploy",
+    about: "deploy, re-deploy and diff of 1,000 objects vs kubectl apply/diff --server-side",
+    run: deploy::deploy,
+}];
 
 /// Runs `f` `repetitions` times (after one warm-up run) and returns the median duration.
 pub fn median_duration<F: FnMut() -> anyhow::Result<()>>(repetitions: usize, mut f: F) -> anyhow::Result<Duration> {
