@@ -1,13 +1,22 @@
-use clap::Parser;
+//! `kubectl-kluctl`: builds the process's streams, starts logging, runs the command line and
+//! turns the outcome into the exit code (see `exit.rs` for the codes).
+
+use kubectl_kluctl::{Exit, Io, exit_for_error, init_tracing, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = kubectl_kluctl::Cli::parse();
-    match kubectl_kluctl::run(cli) {
+    let argv: Vec<_> = std::env::args_os().collect();
+    let io = Io::process();
+    init_tracing(&argv, &io.env);
+    let stderr = io.stderr.clone();
+    match run(argv, io) {
         Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(1)
+        Err(error) => {
+            let exit = exit_for_error(&error);
+            if exit != Exit::Success {
+                let _ = stderr.write_text(&format!("error: {error:#}\n"));
+            }
+            exit.into()
         }
     }
 }

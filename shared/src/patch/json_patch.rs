@@ -1,6 +1,7 @@
-//! JSON patch (RFC 6902) with the behaviour of the library the API server and Kustomize use
-//! (evanphx/json-patch): negative list indices count from the end, `-` appends, numbers compare
-//! as float64 in `test`, and a missing parent is an error.
+//! JSON patch (RFC 6902) with the behaviour of the library the API server and kubectl use
+//! (evanphx/json-patch v4): negative list indices count from the end, `-` appends, numbers
+//! compare as float64 in `test`, `replace` of a missing object key adds it, and a missing parent
+//! is an error.
 
 use super::{PatchError, json_equal, type_name};
 use serde_json::Value;
@@ -207,7 +208,11 @@ fn replace(doc: &mut Value, path: &[String], value: Value) -> Result<(), String>
         return Ok(());
     };
     let slot = match parent(doc, parent_path)? {
-        Value::Object(map) => map.get_mut(last).ok_or_else(|| "path not found".to_string())?,
+        Value::Object(map) => {
+            // json-patch v4 reads a missing key as null and replaces it: the key is added.
+            map.insert(last.clone(), value);
+            return Ok(());
+        }
         Value::Array(items) => {
             let at = index(last, items.len(), false)?;
             &mut items[at]
@@ -273,7 +278,7 @@ mod tests {
         );
         let err = json_patch(&doc, &json!([{"op": "add", "path": "/status/phase", "value": "x"}])).unwrap_err();
         assert!(err.to_string().contains("a parent is missing"), "{err}");
-        let err = json_patch(&doc, &json!([{"op": "replace", "path": "/spec/x", "value": 1}])).unwrap_err();
+        let err = json_patch(&doc, &json!([{"op": "replace", "path": "/spec/x/y", "value": 1}])).unwrap_err();
         assert!(matches!(err, PatchError::ApplyJsonPatch { index: 0, .. }));
         let err = json_patch(
             &doc,
@@ -288,6 +293,26 @@ mod tests {
         assert!(!err.to_string().contains("hunter2"));
         let err = json_patch(&doc, &json!([{"op": "add", "path": "/spec/list/9", "value": 1}])).unwrap_err();
         assert!(err.to_string().contains("path not found"), "{err}");
+    }
+
+    /// Cases recorded with `kubectl patch --local --type json|merge` (scripts/record-patch-cases).
+    #[test]
+    fn matches_kubectl_patch_on_recorded_json_and_merge_patches() {
+        let recorded: Value = serde_json::from_str(include_str!("testdata/json-merge-cases.json")).unwrap();
+        let cases = recorded["cases"].as_array().unwrap();
+        assert!(cases.len() >= 14);
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let result = match case["type"].as_str().unwrap() {
+                "json" => json_patch(&case["original"], &case["patch"]),
+                _ => crate::patch::merge_patch(&case["original"], &case["patch"]),
+            };
+            match (case.get("expected"), result) {
+                (Some(expected), Ok(actual)) => assert_eq!(&actual, expected, "{name}"),
+                (None, Err(_)) => {}
+                (expected, actual) => panic!("{name}: expected {expected:?}, got {actual:?}"),
+            }
+        }
     }
 
     #[test]

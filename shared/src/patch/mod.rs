@@ -1,6 +1,8 @@
 //! Patches, as the Kubernetes API server and Kustomize apply them: JSON patch (RFC 6902, with
 //! the API server's extensions), JSON merge patch (RFC 7386) and strategic merge patch
-//! (`apimachinery/pkg/util/strategicpatch`, driven by [`crate::schema`]).
+//! (`apimachinery/pkg/util/strategicpatch`, driven by [`crate::schema`]), plus Kustomize's own
+//! strategic merge ([`kustomize_strategic_merge`], kyaml's rules, which order and treat some
+//! directives differently).
 //!
 //! Input: the original object and the patch document as `serde_json::Value`, plus the type
 //! schema for strategic merge patches. Output: the patched object, or a [`PatchError`] that names
@@ -10,11 +12,13 @@
 //! keys and operation names.
 
 mod json_patch;
+mod kustomize;
 mod merge_patch;
 mod path;
 mod strategic;
 
 pub use json_patch::json_patch;
+pub use kustomize::kustomize_strategic_merge;
 pub use merge_patch::merge_patch;
 pub use strategic::strategic_merge_patch;
 

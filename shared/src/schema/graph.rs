@@ -7,7 +7,7 @@
 //! attributes (`strategy` of a Deployment: `retainKeys`) becomes a copy of the definition node.
 
 use serde_json::Value;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// Index of a node in its graph.
 pub(crate) type NodeId = u32;
@@ -93,7 +93,8 @@ pub(crate) enum ListKind {
 pub(crate) struct Node {
     pub(crate) kind: SchemaKind,
     /// Named fields, sorted by name for binary search.
-    pub(crate) fields: Vec<(Box<str>, NodeId)>,
+    /// Names are shared so that walkers can keep them in paths without copying.
+    pub(crate) fields: Vec<(Arc<str>, NodeId)>,
     /// Schema of keys not listed in `fields` (`additionalProperties`), for objects and maps.
     pub(crate) values: Option<NodeId>,
     pub(crate) items: Option<NodeId>,
@@ -266,6 +267,18 @@ impl<'a> SchemaNode<'a> {
     pub fn declares(&self, name: &str) -> bool {
         let node = self.node();
         node.kind == SchemaKind::Object && node.fields.binary_search_by(|(field, _)| (**field).cmp(name)).is_ok()
+    }
+
+    /// A declared field with its name as the schema holds it (shared, so a caller can keep
+    /// the name without copying it).
+    pub fn declared_field(&self, name: &str) -> Option<(&'a Arc<str>, SchemaNode<'a>)> {
+        let node = self.node();
+        if node.kind != SchemaKind::Object {
+            return None;
+        }
+        let i = node.fields.binary_search_by(|(field, _)| (**field).cmp(name)).ok()?;
+        let (name, id) = &node.fields[i];
+        Some((name, self.at(*id)))
     }
 
     /// Like [`SchemaNode::field`], but an unknown field is untyped rather than `None`, which is

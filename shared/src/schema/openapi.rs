@@ -253,7 +253,7 @@ impl<'d> Loader<'d> {
                     let mut fields = Vec::with_capacity(properties.len());
                     for (name, property) in properties {
                         let child = self.node_for(property, &format!("{path}/properties/{name}"))?;
-                        fields.push((Box::<str>::from(name.as_str()), child));
+                        fields.push((std::sync::Arc::<str>::from(name.as_str()), child));
                     }
                     fields.sort_by(|a, b| a.0.cmp(&b.0));
                     node.fields = fields;

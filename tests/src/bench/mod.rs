@@ -5,6 +5,8 @@
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
 pub mod deploy;
+pub mod kustomize;
+pub mod ssa;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -98,11 +100,23 @@ pub struct Suite {
 }
 
 /// Every suite, in the order the runner executes them. Add yours here.
-pub const SUITES: &[Suite] = &[Suite {
-    name: "deploy",
-    about: "deploy, re-deploy and diff of 1,000 objects vs kubectl apply/diff --server-side",
-    run: deploy::deploy,
-}];
+pub const SUITES: &[Suite] = &[
+    Suite {
+        name: "kustomize",
+        about: "native Kustomize builds vs kubectl kustomize (corpus folders, 200-directory project)",
+        run: kustomize::run,
+    },
+    Suite {
+        name: "ssa",
+        about: "server-side apply and managed fields per request, 1 and 8 threads",
+        run: ssa::run,
+    },
+    Suite {
+        name: "deploy",
+        about: "deploy, re-deploy and diff of 1,000 objects vs kubectl apply/diff --server-side",
+        run: deploy::deploy,
+    },
+];
 
 /// Runs `f` `repetitions` times (after one warm-up run) and returns the median duration.
 pub fn median_duration<F: FnMut() -> anyhow::Result<()>>(repetitions: usize, mut f: F) -> anyhow::Result<Duration> {

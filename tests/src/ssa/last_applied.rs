@@ -27,13 +27,17 @@ pub(crate) fn allowed_by_last_applied(live: &Value, root: SchemaNode<'_>) -> Opt
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// Keeps an existing client-side apply annotation equal to what `kubectl` applied server-side.
-pub(crate) fn sync_last_applied(object: &mut Value, applied: &Value) {
-    let has_annotation = object
+/// Whether an object carries the client-side apply annotation.
+pub(crate) fn has_last_applied(object: &Value) -> bool {
+    object
         .pointer("/metadata/annotations")
         .and_then(Value::as_object)
-        .is_some_and(|a| a.contains_key(LAST_APPLIED));
-    if !has_annotation {
+        .is_some_and(|a| a.contains_key(LAST_APPLIED))
+}
+
+/// Keeps an existing client-side apply annotation equal to what `kubectl` applied server-side.
+pub(crate) fn sync_last_applied(object: &mut Value, applied: &Value) {
+    if !has_last_applied(object) {
         return;
     }
     let mut recorded = applied.clone();

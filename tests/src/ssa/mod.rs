@@ -22,6 +22,7 @@
 mod conflict;
 mod last_applied;
 mod managed;
+mod noop;
 mod path;
 mod scope;
 mod set;
@@ -35,9 +36,9 @@ pub use path::{FieldPath, PathElement};
 pub use scope::FieldScope;
 pub use set::FieldSet;
 
-use last_applied::{allowed_by_last_applied, sync_last_applied};
+use last_applied::{allowed_by_last_applied, has_last_applied, sync_last_applied};
 use managed::Entry;
-use scope::{default_scope, filter, is_stripped, restrict, skeleton};
+use scope::{default_scope, filter, restrict, skeleton, strip_identity};
 use serde_json::{Map, Value};
 use shared::schema::{SchemaNode, TypeSchema, root_or_untyped};
 use walk::Level;
@@ -228,18 +229,32 @@ pub fn apply_with(
             &scoped
         }
     };
+    // The usual re-apply changes nothing: same fields, same values. Skip the bookkeeping.
+    if let Some(live) = live
+        && let Some(mine) = entries
+            .iter()
+            .find(|e| e.is(options.manager, Operation::Apply, subresource, ""))
+        && mine.fields == applied_set
+        && mine.api_version == api_version
+        && (options.manager != "kubectl" || !has_last_applied(live))
+        && noop::applies_cleanly(live, applied, root)
+    {
+        return Ok(live.clone());
+    }
+
     let attempt = Attempt {
         live: live_value,
         applied,
-        applied_set: &applied_set,
         manager: options.manager,
         subresource,
         api_version: &api_version,
         now: &now,
         root,
     };
-    let result = match attempt.run(entries.clone(), options.force) {
-        Err(conflicts) if options.manager == "kubectl" => {
+    // Only kubectl may retry (client-side apply upgrade), so only it pays for copies.
+    let retry = (options.manager == "kubectl" && !options.force).then(|| (entries.clone(), applied_set.clone()));
+    let result = match attempt.run(entries, applied_set, options.force) {
+        Err(conflicts) if retry.is_some() => {
             // Upgrading from client-side apply: fields the last applied configuration set
             // (with the live value unchanged) may be taken over without force.
             let allowed = allowed_by_last_applied(live_value, root).unwrap_or_default();
@@ -249,7 +264,8 @@ pub fn apply_with(
                 .filter(|c| !allowed.contains(&c.path.0))
                 .collect();
             if remaining.is_empty() {
-                attempt.run(entries, true)
+                let (entries, applied_set) = retry.expect("checked by the match guard");
+                attempt.run(entries, applied_set, true)
             } else {
                 Err(ApplyConflicts { conflicts: remaining })
             }
@@ -374,7 +390,6 @@ pub fn owned_fields(object: &Value, manager: &str, operation: Operation) -> Resu
 struct Attempt<'a> {
     live: &'a Value,
     applied: &'a Value,
-    applied_set: &'a FieldSet,
     manager: &'a str,
     subresource: &'a str,
     api_version: &'a str,
@@ -383,7 +398,7 @@ struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn run(&self, mut entries: Vec<Entry>, force: bool) -> Result<Value, ApplyConflicts> {
+    fn run(&self, mut entries: Vec<Entry>, applied_set: FieldSet, force: bool) -> Result<Value, ApplyConflicts> {
         let mut merged = walk::merge(self.live, self.applied, self.root, Level::Root);
         let mine = match entries
             .iter()
@@ -402,10 +417,10 @@ impl Attempt<'_> {
                 entries.len() - 1
             }
         };
-        let last = std::mem::replace(&mut entries[mine].fields, self.applied_set.clone());
+        let last = std::mem::replace(&mut entries[mine].fields, applied_set);
         entries[mine].api_version = self.api_version.to_string();
         if !last.is_empty() {
-            self.prune(&mut merged, &entries, mine, &last);
+            self.prune(&mut merged, &entries, &last);
         }
 
         let comparison = walk::compare(self.live, &merged, self.root);
@@ -432,27 +447,23 @@ impl Attempt<'_> {
                 entry.fields.subtract(&comparison.removed);
             }
         }
-        let unchanged = changed.is_empty() && comparison.removed.is_empty();
-        if !unchanged {
+        drop_nulls(&mut merged);
+        // The entry's time moves only when the object did (list order included).
+        if !noop::same_object(self.live, &merged) {
             entries[mine].time = Some(self.now.to_string());
         }
-        drop_nulls(&mut merged);
         managed::store(&mut merged, &mut entries);
         Ok(merged)
     }
 
     /// Removes what this manager applied last time but not this time, unless another manager
     /// owns it (structured-merge-diff's `prune`).
-    fn prune(&self, merged: &mut Value, entries: &[Entry], mine: usize, last: &FieldSet) {
-        let mut removable = walk::with_named_fields(last, self.root);
-        removable.subtract(&walk::with_named_fields(&entries[mine].fields, self.root));
-        for (index, entry) in entries.iter().enumerate() {
-            if index != mine {
-                removable.subtract(&walk::with_named_fields(&entry.fields, self.root));
-            }
-        }
+    /// (This manager's new set is among the kept ones: what it still applies stays.)
+    fn prune(&self, merged: &mut Value, entries: &[Entry], last: &FieldSet) {
+        let kept: Vec<&FieldSet> = entries.iter().map(|e| &e.fields).collect();
+        let mut removable = walk::prunable(last, &kept, self.root);
         // The object's identity is never pruned.
-        removable.retain_paths(&mut |path| !is_stripped(path));
+        strip_identity(&mut removable);
         walk::remove_items(merged, &removable, self.root);
     }
 }

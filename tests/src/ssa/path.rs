@@ -6,14 +6,16 @@
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 /// One step of a field path.
 #[derive(Clone, Debug)]
 pub enum PathElement {
-    /// A field of an object or a key of a map.
-    Field(Box<str>),
+    /// A field of an object or a key of a map (the name is shared with the schema when the
+    /// field is declared there, so walks do not copy it).
+    Field(Arc<str>),
     /// A list-map item, by its key fields sorted by name.
-    Key(Box<[(Box<str>, Value)]>),
+    Key(Arc<[(Box<str>, Value)]>),
     /// A set item, by its value.
     Value(Value),
     /// A list item by position (structured-merge-diff never produces these for typed lists).
@@ -50,7 +52,12 @@ impl PathElement {
     /// The `fieldsV1` spelling.
     pub fn to_fields_v1(&self) -> String {
         match self {
-            PathElement::Field(name) => format!("f:{name}"),
+            PathElement::Field(name) => {
+                let mut out = String::with_capacity(name.len() + 2);
+                out.push_str("f:");
+                out.push_str(name);
+                out
+            }
             PathElement::Key(keys) => {
                 let object: serde_json::Map<String, Value> =
                     keys.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
@@ -58,6 +65,14 @@ impl PathElement {
             }
             PathElement::Value(value) => format!("v:{value}"),
             PathElement::Index(index) => format!("i:{index}"),
+        }
+    }
+
+    /// Compares with the element `Field(name)` without building it.
+    pub(crate) fn cmp_field(&self, name: &str) -> Ordering {
+        match self {
+            PathElement::Field(own) => (**own).cmp(name),
+            _ => Ordering::Greater,
         }
     }
 

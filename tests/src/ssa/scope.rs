@@ -1,7 +1,6 @@
 //! Which fields a write may own: never type and identity metadata, and for kinds with a
 //! status subresource either everything but `status` or only `status`.
 
-use super::path::PathElement;
 use super::set::FieldSet;
 use serde_json::{Map, Value};
 use shared::schema::SchemaNode;
@@ -26,46 +25,40 @@ pub(crate) fn default_scope(subresource: &str) -> FieldScope {
     }
 }
 
-/// The fields no manager ever owns: type and identity metadata.
-pub(crate) fn is_stripped(path: &[PathElement]) -> bool {
-    fn field(element: &PathElement) -> Option<&str> {
-        match element {
-            PathElement::Field(name) => Some(name),
-            _ => None,
+/// Fields of `metadata` no manager ever owns.
+const STRIPPED_METADATA: [&str; 9] = [
+    "name",
+    "namespace",
+    "creationTimestamp",
+    "selfLink",
+    "uid",
+    "clusterName",
+    "generation",
+    "managedFields",
+    "resourceVersion",
+];
+
+/// Removes the type and identity fields no manager ever owns (`apiVersion`, `kind`,
+/// `metadata` itself, `metadata.name`, ...), keeping what is below them.
+pub(crate) fn strip_identity(set: &mut FieldSet) {
+    set.unmark_field("apiVersion");
+    set.unmark_field("kind");
+    set.unmark_field("metadata");
+    set.edit_below_field("metadata", |metadata| {
+        for name in STRIPPED_METADATA {
+            metadata.unmark_field(name);
         }
-    }
-    match path {
-        [first] => matches!(field(first), Some("apiVersion" | "kind" | "metadata")),
-        [first, second] if field(first) == Some("metadata") => matches!(
-            field(second),
-            Some(
-                "name"
-                    | "namespace"
-                    | "creationTimestamp"
-                    | "selfLink"
-                    | "uid"
-                    | "clusterName"
-                    | "generation"
-                    | "managedFields"
-                    | "resourceVersion"
-            )
-        ),
-        _ => false,
-    }
+    });
 }
 
-/// Drops stripped paths and, per scope, `status` (or everything but it).
+/// Drops the identity fields and, per scope, `status` (or everything but it).
 pub(crate) fn filter(set: &mut FieldSet, scope: FieldScope) {
-    let in_status =
-        |path: &[PathElement]| matches!(path.first(), Some(PathElement::Field(name)) if &**name == "status");
-    set.retain_paths(&mut |path| {
-        !is_stripped(path)
-            && match scope {
-                FieldScope::Everything => true,
-                FieldScope::AllButStatus => !in_status(path),
-                FieldScope::StatusOnly => in_status(path),
-            }
-    });
+    strip_identity(set);
+    match scope {
+        FieldScope::Everything => {}
+        FieldScope::AllButStatus => set.remove_field("status"),
+        FieldScope::StatusOnly => set.keep_only_field("status"),
+    }
 }
 
 /// The applied configuration without the top-level fields the scope does not write (type and

@@ -1,16 +1,18 @@
 //! [`FieldSet`]: a set of field paths stored as a tree, the unit of ownership in managed fields,
 //! with its `fieldsV1` JSON form (`{"f:spec":{"f:replicas":{}}}`, `".": {}` marking a node that
 //! is itself in the set as well as having members below it).
+//!
+//! Each level is a vector sorted in structured-merge-diff's element order: levels are small, so
+//! binary search and merge joins beat tree maps, and lookups by field name need no allocation.
 
 use super::path::{FieldPath, PathElement};
 use serde_json::{Map, Value};
-use shared::schema::SchemaNode;
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 
 /// A set of field paths.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FieldSet {
-    children: BTreeMap<PathElement, Node>,
+    children: Vec<(PathElement, Node)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,12 +33,48 @@ impl FieldSet {
         self.children.is_empty()
     }
 
+    fn find(&self, element: &PathElement) -> Result<usize, usize> {
+        self.children.binary_search_by(|(e, _)| e.cmp(element))
+    }
+
+    fn node(&self, element: &PathElement) -> Option<&Node> {
+        self.find(element).ok().map(|i| &self.children[i].1)
+    }
+
+    fn node_for_field(&self, name: &str) -> Option<&Node> {
+        let i = self.children.binary_search_by(|(e, _)| e.cmp_field(name)).ok()?;
+        Some(&self.children[i].1)
+    }
+
+    /// Adds `element` below this level: as a member when `member`, with the paths of `below`
+    /// under it. Nothing is added when both are empty.
+    pub(crate) fn attach(&mut self, element: PathElement, member: bool, below: FieldSet) {
+        if !member && below.is_empty() {
+            return;
+        }
+        match self.find(&element) {
+            Ok(i) => {
+                let node = &mut self.children[i].1;
+                node.member |= member;
+                node.below.union_with(&below);
+            }
+            Err(i) => self.children.insert(i, (element, Node { member, below })),
+        }
+    }
+
     /// Adds a path (the empty path is ignored: the root is never owned).
     pub fn insert(&mut self, path: &[PathElement]) {
         let Some((first, rest)) = path.split_first() else {
             return;
         };
-        let node = self.children.entry(first.clone()).or_default();
+        let i = match self.find(first) {
+            Ok(i) => i,
+            Err(i) => {
+                self.children.insert(i, (first.clone(), Node::default()));
+                i
+            }
+        };
+        let node = &mut self.children[i].1;
         if rest.is_empty() {
             node.member = true;
         } else {
@@ -48,13 +86,8 @@ impl FieldSet {
     pub fn contains(&self, path: &[PathElement]) -> bool {
         match path.split_first() {
             None => false,
-            Some((first, rest)) => self.children.get(first).is_some_and(|node| {
-                if rest.is_empty() {
-                    node.member
-                } else {
-                    node.below.contains(rest)
-                }
-            }),
+            Some((first, [])) => self.node(first).is_some_and(|n| n.member),
+            Some((first, rest)) => self.node(first).is_some_and(|n| n.below.contains(rest)),
         }
     }
 
@@ -62,46 +95,89 @@ impl FieldSet {
     pub fn has_prefix(&self, path: &[PathElement]) -> bool {
         match path.split_first() {
             None => !self.is_empty(),
-            Some((first, rest)) => self.children.get(first).is_some_and(|node| {
-                if rest.is_empty() {
-                    true
-                } else {
-                    node.below.has_prefix(rest)
-                }
-            }),
+            Some((first, rest)) => self
+                .node(first)
+                .is_some_and(|n| n.below.has_prefix(rest) || rest.is_empty()),
         }
     }
 
-    /// The subtree below `element` (empty when there is none).
+    /// The subtree below `element`, if any.
     pub(crate) fn child(&self, element: &PathElement) -> Option<&FieldSet> {
-        self.children.get(element).map(|node| &node.below)
+        self.node(element).map(|n| &n.below)
     }
 
-    /// Whether `element` directly below this node is a member.
+    /// Whether `element` directly below this level is a member.
     pub(crate) fn is_member(&self, element: &PathElement) -> bool {
-        self.children.get(element).is_some_and(|node| node.member)
+        self.node(element).is_some_and(|n| n.member)
+    }
+
+    /// [`FieldSet::child`] for a field name, without building the element.
+    pub(crate) fn child_field(&self, name: &str) -> Option<&FieldSet> {
+        self.node_for_field(name).map(|n| &n.below)
+    }
+
+    /// [`FieldSet::is_member`] for a field name, without building the element.
+    pub(crate) fn is_member_field(&self, name: &str) -> bool {
+        self.node_for_field(name).is_some_and(|n| n.member)
+    }
+
+    /// The elements of this level with their membership and subtrees.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&PathElement, bool, &FieldSet)> {
+        self.children.iter().map(|(e, n)| (e, n.member, &n.below))
     }
 
     /// Adds every path of `other`.
     pub fn union_with(&mut self, other: &FieldSet) {
-        for (element, node) in &other.children {
-            let mine = self.children.entry(element.clone()).or_default();
-            mine.member |= node.member;
-            mine.below.union_with(&node.below);
+        if other.is_empty() {
+            return;
         }
+        if self.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        let mut merged = Vec::with_capacity(self.children.len() + other.children.len());
+        let mut mine = std::mem::take(&mut self.children).into_iter().peekable();
+        let mut theirs = other.children.iter().peekable();
+        loop {
+            let order = match (mine.peek(), theirs.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some((a, _)), Some((b, _))) => a.cmp(b),
+            };
+            match order {
+                Ordering::Less => merged.extend(mine.next()),
+                Ordering::Greater => merged.extend(theirs.next().cloned()),
+                Ordering::Equal => {
+                    let (element, mut node) = mine.next().expect("peeked");
+                    let (_, other_node) = theirs.next().expect("peeked");
+                    node.member |= other_node.member;
+                    node.below.union_with(&other_node.below);
+                    merged.push((element, node));
+                }
+            }
+        }
+        self.children = merged;
     }
 
     /// Removes every path of `other` (paths below a removed path stay unless also in `other`).
     pub fn subtract(&mut self, other: &FieldSet) {
-        if other.is_empty() {
+        if other.is_empty() || self.is_empty() {
             return;
         }
-        self.children.retain(|element, node| {
-            if let Some(theirs) = other.children.get(element) {
-                if theirs.member {
+        // Both levels are sorted: walk them together.
+        let mut theirs = other.children.iter().peekable();
+        self.children.retain_mut(|(element, node)| {
+            while theirs.peek().is_some_and(|(e, _)| e < element) {
+                theirs.next();
+            }
+            if let Some((e, their_node)) = theirs.peek()
+                && e == element
+            {
+                if their_node.member {
                     node.member = false;
                 }
-                node.below.subtract(&theirs.below);
+                node.below.subtract(&their_node.below);
             }
             node.member || !node.below.is_empty()
         });
@@ -110,12 +186,23 @@ impl FieldSet {
     /// The paths in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
         let mut out = FieldSet::new();
-        for (element, node) in &self.children {
-            if let Some(theirs) = other.children.get(element) {
-                let below = node.below.intersection(&theirs.below);
-                let member = node.member && theirs.member;
-                if member || !below.is_empty() {
-                    out.children.insert(element.clone(), Node { member, below });
+        let (mut mine, mut theirs) = (self.children.iter().peekable(), other.children.iter().peekable());
+        while let (Some((a, node)), Some((b, their_node))) = (mine.peek(), theirs.peek()) {
+            match a.cmp(b) {
+                Ordering::Less => {
+                    mine.next();
+                }
+                Ordering::Greater => {
+                    theirs.next();
+                }
+                Ordering::Equal => {
+                    let below = node.below.intersection(&their_node.below);
+                    let member = node.member && their_node.member;
+                    if member || !below.is_empty() {
+                        out.children.push((a.clone(), Node { member, below }));
+                    }
+                    mine.next();
+                    theirs.next();
                 }
             }
         }
@@ -144,62 +231,64 @@ impl FieldSet {
     /// Number of paths in the set.
     pub fn len(&self) -> usize {
         self.children
-            .values()
-            .map(|node| usize::from(node.member) + node.below.len())
+            .iter()
+            .map(|(_, node)| usize::from(node.member) + node.below.len())
             .sum()
     }
 
-    /// Removes the paths for which `drop` is true, given the path's elements.
-    pub(crate) fn retain_paths(&mut self, keep: &mut impl FnMut(&[PathElement]) -> bool) {
-        let mut prefix = Vec::new();
-        self.retain_inner(&mut prefix, keep);
+    fn position_of_field(&self, name: &str) -> Option<usize> {
+        self.children.binary_search_by(|(e, _)| e.cmp_field(name)).ok()
     }
 
-    fn retain_inner(&mut self, prefix: &mut Vec<PathElement>, keep: &mut impl FnMut(&[PathElement]) -> bool) {
-        self.children.retain(|element, node| {
-            prefix.push(element.clone());
-            if node.member && !keep(prefix) {
-                node.member = false;
+    /// Makes field `name` of this level not a member (its subtree stays).
+    pub(crate) fn unmark_field(&mut self, name: &str) {
+        if let Some(i) = self.position_of_field(name) {
+            self.children[i].1.member = false;
+            if self.children[i].1.below.is_empty() {
+                self.children.remove(i);
             }
-            node.below.retain_inner(prefix, keep);
-            prefix.pop();
-            node.member || !node.below.is_empty()
-        });
+        }
     }
 
-    /// Makes every node that has members below it a member itself when `named` says its
-    /// element is a named field of its parent schema; `named` also gives the child schema.
-    pub(crate) fn mark_named_fields<'s>(
-        &mut self,
-        named: &impl Fn(SchemaNode<'s>, &PathElement) -> (bool, SchemaNode<'s>),
-        schema: SchemaNode<'s>,
-    ) {
-        for (element, node) in self.children.iter_mut() {
-            let (is_named, child) = named(schema, element);
-            if is_named && !node.below.is_empty() {
-                node.member = true;
+    /// Removes field `name` of this level and everything below it.
+    pub(crate) fn remove_field(&mut self, name: &str) {
+        if let Some(i) = self.position_of_field(name) {
+            self.children.remove(i);
+        }
+    }
+
+    /// Keeps only field `name` of this level (and everything below it).
+    pub(crate) fn keep_only_field(&mut self, name: &str) {
+        self.children.retain(|(e, _)| e.cmp_field(name).is_eq());
+    }
+
+    /// Changes the subtree below field `name`, then drops the field if nothing is left of it.
+    pub(crate) fn edit_below_field(&mut self, name: &str, edit: impl FnOnce(&mut FieldSet)) {
+        if let Some(i) = self.position_of_field(name) {
+            let node = &mut self.children[i].1;
+            edit(&mut node.below);
+            if !node.member && node.below.is_empty() {
+                self.children.remove(i);
             }
-            node.below.mark_named_fields(named, child);
         }
     }
 
     /// The `fieldsV1` JSON form.
     pub fn to_fields_v1(&self) -> Value {
-        let mut map = Map::new();
+        let mut map = Map::with_capacity(self.children.len());
+        self.write_fields_v1(&mut map);
+        Value::Object(map)
+    }
+
+    fn write_fields_v1(&self, map: &mut Map<String, Value>) {
         for (element, node) in &self.children {
-            let mut inner = match node.below.to_fields_v1() {
-                Value::Object(inner) => inner,
-                _ => Map::new(),
-            };
-            if node.member && !inner.is_empty() {
-                let mut with_dot = Map::with_capacity(inner.len() + 1);
-                with_dot.insert(".".to_string(), Value::Object(Map::new()));
-                with_dot.extend(inner);
-                inner = with_dot;
+            let mut inner = Map::with_capacity(node.below.children.len() + usize::from(node.member));
+            if node.member && !node.below.is_empty() {
+                inner.insert(".".to_string(), Value::Object(Map::new()));
             }
+            node.below.write_fields_v1(&mut inner);
             map.insert(element.to_fields_v1(), Value::Object(inner));
         }
-        Value::Object(map)
     }
 
     /// Reads the `fieldsV1` JSON form.
@@ -214,12 +303,9 @@ impl FieldSet {
             }
             let element = PathElement::parse(key)?;
             let below = FieldSet::from_fields_v1(inner)?;
-            let inner_map = inner.as_object();
             // `{}` is a leaf member; a non-empty object is a member only with a "." entry.
-            let member = inner_map.is_some_and(|m| m.is_empty() || m.contains_key("."));
-            if member || !below.is_empty() {
-                set.children.insert(element, Node { member, below });
-            }
+            let member = inner.as_object().is_some_and(|m| m.is_empty() || m.contains_key("."));
+            set.attach(element, member, below);
         }
         Ok(set)
     }
@@ -273,5 +359,9 @@ mod tests {
         all.union_with(&b);
         assert_eq!(all.len(), 4);
         assert!(all.has_prefix(&path(&["spec"])));
+        assert_eq!(
+            all.paths().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            [".spec.paused", ".spec.replicas", ".spec.template", ".spec.template.x"]
+        );
     }
 }

@@ -1,21 +1,26 @@
 //! The schema-driven walks of structured-merge-diff over JSON objects: the field set an object
 //! specifies ([`to_field_set`]), the merge of an applied configuration into a live object
-//! ([`merge`]), the difference between two objects ([`compare`]), and removing paths
-//! ([`remove_items`]).
+//! ([`merge`]), the difference between two objects ([`compare`]), removing paths
+//! ([`remove_items`]) and the paths a re-apply may prune ([`prunable`]). Checks for applies that
+//! change nothing are in [`super::noop`].
 //!
 //! How a position is treated follows its schema: granular maps and structs recurse, atomic maps
 //! and lists are leaves, `set` lists are keyed by value and `map` lists by their key fields
 //! (missing keys take the schema default, e.g. a container port's `protocol: TCP`). Untyped data
 //! is "deduced": objects are granular maps, lists are atomic.
+//!
+//! Sets are built bottom-up: a node is allocated only when something below it is in the set,
+//! so walking unchanged parts of an object costs no allocation.
 
-use super::path::{PathElement, compare_values};
+use super::path::{FieldPath, PathElement, compare_values};
 use super::set::FieldSet;
 use serde_json::{Map, Value};
 use shared::schema::{ListType, MapType, SchemaKind, SchemaNode};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// How a value at a schema position is walked.
-enum Shape<'s> {
+pub(crate) enum Shape<'s> {
     /// Replaced and owned as a whole.
     Leaf,
     /// Merged key by key.
@@ -24,7 +29,7 @@ enum Shape<'s> {
     Associative(&'s [String]),
 }
 
-fn shape<'s>(schema: SchemaNode<'s>, value: &Value) -> Shape<'s> {
+pub(crate) fn shape<'s>(schema: SchemaNode<'s>, value: &Value) -> Shape<'s> {
     match (schema.kind(), value) {
         (SchemaKind::Object | SchemaKind::Map, Value::Object(_)) if schema.map_type() == MapType::Granular => {
             Shape::Map
@@ -48,16 +53,32 @@ pub(crate) enum Level {
 }
 
 impl Level {
-    fn below(self, key: &str) -> Level {
+    pub(crate) fn below(self, key: &str) -> Level {
         match (self, key) {
             (Level::Root, "metadata") => Level::Metadata,
             _ => Level::Other,
         }
     }
 
-    fn skips(self, key: &str) -> bool {
+    pub(crate) fn skips(self, key: &str) -> bool {
         self == Level::Metadata && key == "managedFields"
     }
+}
+
+/// The schema of field `key` and its path element (sharing the schema's copy of the name).
+pub(crate) fn field<'s>(schema: SchemaNode<'s>, key: &str) -> (SchemaNode<'s>, Option<&'s Arc<str>>) {
+    match schema.declared_field(key) {
+        Some((name, child)) => (child, Some(name)),
+        None => (schema.field_or_untyped(key), None),
+    }
+}
+
+fn field_element(name: Option<&Arc<str>>, key: &str) -> PathElement {
+    PathElement::Field(name.cloned().unwrap_or_else(|| Arc::from(key)))
+}
+
+pub(crate) fn items_of(schema: SchemaNode<'_>) -> SchemaNode<'_> {
+    schema.items().unwrap_or_else(|| SchemaNode::untyped())
 }
 
 /// Identifies a list item of an associative list (`k:{...}` or `v:...`).
@@ -98,58 +119,74 @@ pub(crate) fn item_element(item: &Value, keys: &[String], items: SchemaNode<'_>)
     Ok(PathElement::Key(key_values.into()))
 }
 
-/// Field set of an object, as structured-merge-diff's `ToFieldSet` computes it for an applied
-/// configuration: leaves, list items, and map entries that are null or empty.
-pub(crate) fn to_field_set(value: &Value, schema: SchemaNode<'_>) -> Result<FieldSet, (String, String)> {
-    let mut set = FieldSet::new();
-    let mut path = Vec::new();
-    field_set_into(value, schema, Level::Root, &mut path, &mut set)?;
-    Ok(set)
+/// A path (relative to the root) and what is wrong there.
+pub(crate) type Located = (String, String);
+
+/// A failure below a node: the path from the failing node up (innermost first) and why.
+struct Failure {
+    reversed_path: Vec<PathElement>,
+    reason: String,
 }
 
-fn field_set_into(
-    value: &Value,
-    schema: SchemaNode<'_>,
-    level: Level,
-    path: &mut Vec<PathElement>,
-    set: &mut FieldSet,
-) -> Result<(), (String, String)> {
-    let located = |path: &[PathElement], reason: String| (super::path::FieldPath(path.to_vec()).to_string(), reason);
-    check_type(value, schema).map_err(|reason| located(path, reason))?;
+impl Failure {
+    fn here(reason: String) -> Self {
+        Failure {
+            reversed_path: Vec::new(),
+            reason,
+        }
+    }
+
+    fn under(mut self, element: PathElement) -> Self {
+        self.reversed_path.push(element);
+        self
+    }
+}
+
+/// Field set of an object, as structured-merge-diff's `ToFieldSet` computes it for an applied
+/// configuration: leaves, list items, and map entries that are null, empty or not declared.
+pub(crate) fn to_field_set(value: &Value, schema: SchemaNode<'_>) -> Result<FieldSet, Located> {
+    field_set_below(value, schema, Level::Root).map_err(|failure| {
+        let mut path = failure.reversed_path;
+        path.reverse();
+        (FieldPath(path).to_string(), failure.reason)
+    })
+}
+
+/// The paths below a node; the caller decides whether the node itself is a member.
+fn field_set_below(value: &Value, schema: SchemaNode<'_>, level: Level) -> Result<FieldSet, Failure> {
+    check_type(value, schema).map_err(Failure::here)?;
+    let mut set = FieldSet::new();
     match (shape(schema, value), value) {
         (Shape::Map, Value::Object(map)) => {
             for (key, child) in map {
                 if level.skips(key) {
                     continue;
                 }
-                let declared = schema.declares(key);
-                let child_schema = schema.field_or_untyped(key);
-                path.push(PathElement::Field(key.as_str().into()));
-                field_set_into(child, child_schema, level.below(key), path, set)?;
+                let (child_schema, name) = field(schema, key);
+                let below = field_set_below(child, child_schema, level.below(key))
+                    .map_err(|f| f.under(field_element(name, key)))?;
                 let empty_map = child.as_object().is_some_and(Map::is_empty);
-                if child.is_null() || empty_map || !declared {
-                    set.insert(path);
-                }
-                path.pop();
+                let leaf = !matches!(shape(child_schema, child), Shape::Map | Shape::Associative(_));
+                let member = leaf || child.is_null() || empty_map || name.is_none();
+                set.attach(field_element(name, key), member, below);
             }
         }
         (Shape::Associative(keys), Value::Array(items)) => {
-            let item_schema = schema.items().unwrap_or_else(|| SchemaNode::untyped());
+            let item_schema = items_of(schema);
             let mut seen = BTreeSet::new();
-            for item in items {
-                let element = item_element(item, keys, item_schema).map_err(|reason| located(path, reason))?;
+            for (index, item) in items.iter().enumerate() {
+                let element = item_element(item, keys, item_schema)
+                    .map_err(|reason| Failure::here(format!("element {index}: {reason}")))?;
                 if !seen.insert(element.clone()) {
-                    return Err(located(path, format!("duplicate entries for key {element}")));
+                    return Err(Failure::here(format!("duplicate entries for key {element}")));
                 }
-                path.push(element);
-                field_set_into(item, item_schema, Level::Other, path, set)?;
-                set.insert(path);
-                path.pop();
+                let below = field_set_below(item, item_schema, Level::Other).map_err(|f| f.under(element.clone()))?;
+                set.attach(element, true, below);
             }
         }
-        _ => set.insert(path),
+        _ => {}
     }
-    Ok(())
+    Ok(set)
 }
 
 /// Rejects values whose JSON type the schema does not allow (what the API server reports as
@@ -163,18 +200,15 @@ fn check_type(value: &Value, schema: SchemaNode<'_>) -> Result<(), String> {
         }
         _ => return Ok(()),
     };
-    Err(format!("expected {wanted}, got {}", json_type(value)))
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
+    let got = match value {
         Value::Null => "null",
         Value::Bool(_) => "bool",
         Value::Number(_) => "number",
         Value::String(_) => "string",
         Value::Array(_) => "list",
         Value::Object(_) => "map",
-    }
+    };
+    Err(format!("expected {wanted}, got {got}"))
 }
 
 /// Values as structured-merge-diff compares them (numbers by value).
@@ -189,12 +223,23 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+pub(crate) fn is_empty_container(value: &Value) -> bool {
+    match value {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(l) => l.is_empty(),
+        Value::Null => true,
+        _ => false,
+    }
+}
+
 /// Merges an applied configuration into a live object: the applied side wins on leaves,
 /// granular maps merge by key, associative lists by item (applied order for shared items).
 pub(crate) fn merge(live: &Value, applied: &Value, schema: SchemaNode<'_>, level: Level) -> Value {
     let both_empty = is_empty_container(live) && is_empty_container(applied);
+    if both_empty || std::mem::discriminant(live) != std::mem::discriminant(applied) {
+        return applied.clone();
+    }
     match (shape(schema, applied), live, applied) {
-        (_, _, _) if both_empty || std::mem::discriminant(live) != std::mem::discriminant(applied) => applied.clone(),
         (Shape::Map, Value::Object(lhs), Value::Object(rhs)) => {
             let mut out = Map::with_capacity(lhs.len().max(rhs.len()));
             for (key, left) in lhs {
@@ -202,7 +247,7 @@ pub(crate) fn merge(live: &Value, applied: &Value, schema: SchemaNode<'_>, level
                     continue;
                 }
                 let merged = match rhs.get(key) {
-                    Some(right) => merge(left, right, schema.field_or_untyped(key), level.below(key)),
+                    Some(right) => merge(left, right, field(schema, key).0, level.below(key)),
                     None => left.clone(),
                 };
                 out.insert(key.clone(), merged);
@@ -215,24 +260,20 @@ pub(crate) fn merge(live: &Value, applied: &Value, schema: SchemaNode<'_>, level
             Value::Object(out)
         }
         (Shape::Associative(keys), Value::Array(lhs), Value::Array(rhs)) => {
-            let items = schema.items().unwrap_or_else(|| SchemaNode::untyped());
-            merge_list(lhs, rhs, keys, items).unwrap_or_else(|| applied.clone())
+            merge_list(lhs, rhs, keys, items_of(schema)).unwrap_or_else(|| applied.clone())
         }
         _ => applied.clone(),
     }
 }
 
-fn is_empty_container(value: &Value) -> bool {
-    match value {
-        Value::Object(m) => m.is_empty(),
-        Value::Array(l) => l.is_empty(),
-        Value::Null => true,
-        _ => false,
-    }
+/// List items by path element; `None` marks a duplicated element.
+pub(crate) struct IndexedItems<'v> {
+    /// Distinct elements in list order.
+    pub(crate) elements: Vec<PathElement>,
+    pub(crate) by_element: BTreeMap<PathElement, Option<&'v Value>>,
 }
 
-/// Indexes list items by path element; `None` marks a duplicated element.
-fn index_items<'v>(items: &'v [Value], keys: &[String], schema: SchemaNode<'_>) -> Option<IndexedItems<'v>> {
+pub(crate) fn index_items<'v>(items: &'v [Value], keys: &[String], schema: SchemaNode<'_>) -> Option<IndexedItems<'v>> {
     let mut elements = Vec::with_capacity(items.len());
     let mut by_element: BTreeMap<PathElement, Option<&'v Value>> = BTreeMap::new();
     for item in items {
@@ -246,12 +287,6 @@ fn index_items<'v>(items: &'v [Value], keys: &[String], schema: SchemaNode<'_>) 
         }
     }
     Some(IndexedItems { elements, by_element })
-}
-
-struct IndexedItems<'v> {
-    /// Distinct elements in list order.
-    elements: Vec<PathElement>,
-    by_element: BTreeMap<PathElement, Option<&'v Value>>,
 }
 
 /// structured-merge-diff's list merge: items shared by both sides follow the applied order,
@@ -323,23 +358,47 @@ pub(crate) struct Comparison {
     pub removed: FieldSet,
 }
 
+/// Whether a node itself was added, modified (leaves only) or removed.
+#[derive(Clone, Copy, Default)]
+struct Change {
+    added: bool,
+    modified: bool,
+    removed: bool,
+}
+
+impl Comparison {
+    fn attach(&mut self, element: PathElement, change: Change, below: Comparison) {
+        let any = change.added || change.modified || change.removed;
+        if !any && below.added.is_empty() && below.modified.is_empty() && below.removed.is_empty() {
+            return;
+        }
+        self.added.attach(element.clone(), change.added, below.added);
+        self.modified.attach(element.clone(), change.modified, below.modified);
+        self.removed.attach(element, change.removed, below.removed);
+    }
+}
+
 /// structured-merge-diff's `Compare`: leaves that were added, changed or removed, plus the
 /// maps and list items that appeared or disappeared as a whole.
 pub(crate) fn compare(old: &Value, new: &Value, schema: SchemaNode<'_>) -> Comparison {
     let mut comparison = Comparison::default();
-    let mut path = Vec::new();
-    compare_into(Some(old), Some(new), schema, Level::Root, &mut path, &mut comparison);
+    compare_below(Some(old), Some(new), schema, Level::Root, &mut comparison);
     comparison
 }
 
-fn compare_into(
+/// Fills `out` with the changes below a node and returns the change of the node itself.
+fn compare_below(
     old: Option<&Value>,
     new: Option<&Value>,
     schema: SchemaNode<'_>,
     level: Level,
-    path: &mut Vec<PathElement>,
     out: &mut Comparison,
-) {
+) -> Change {
+    let appeared = Change {
+        added: old.is_none(),
+        modified: false,
+        removed: new.is_none(),
+    };
     let probe = new.or(old).unwrap_or(&Value::Null);
     let both_empty = old.is_none_or(is_empty_container) && new.is_none_or(is_empty_container);
     let same_type = match (old, new) {
@@ -353,94 +412,74 @@ fn compare_into(
     };
     match shape {
         Shape::Leaf => {
-            match (old, new) {
-                (None, Some(_)) => out.added.insert(path),
-                (Some(_), None) => out.removed.insert(path),
-                (Some(a), Some(b)) if !values_equal(a, b) => out.modified.insert(path),
-                _ => {}
-            }
-            return;
+            let modified = matches!((old, new), (Some(a), Some(b)) if !values_equal(a, b));
+            return Change { modified, ..appeared };
         }
         Shape::Map => {
             let empty = Map::new();
             let lhs = old.and_then(Value::as_object).unwrap_or(&empty);
             let rhs = new.and_then(Value::as_object).unwrap_or(&empty);
-            for (key, left) in lhs {
-                if level.skips(key) {
-                    continue;
+            let visit = |key: &str, l: Option<&Value>, r: Option<&Value>, out: &mut Comparison| {
+                let (child_schema, name) = field(schema, key);
+                let mut below = Comparison::default();
+                let change = compare_below(l, r, child_schema, level.below(key), &mut below);
+                if change.added || change.modified || change.removed || !below.is_empty() {
+                    out.attach(field_element(name, key), change, below);
                 }
-                path.push(PathElement::Field(key.as_str().into()));
-                compare_into(
-                    Some(left),
-                    rhs.get(key),
-                    schema.field_or_untyped(key),
-                    level.below(key),
-                    path,
-                    out,
-                );
-                path.pop();
+            };
+            for (key, left) in lhs {
+                if !level.skips(key) {
+                    visit(key, Some(left), rhs.get(key), out);
+                }
             }
             for (key, right) in rhs {
-                if lhs.contains_key(key) || level.skips(key) {
-                    continue;
+                if !lhs.contains_key(key) && !level.skips(key) {
+                    visit(key, None, Some(right), out);
                 }
-                path.push(PathElement::Field(key.as_str().into()));
-                compare_into(
-                    None,
-                    Some(right),
-                    schema.field_or_untyped(key),
-                    level.below(key),
-                    path,
-                    out,
-                );
-                path.pop();
             }
         }
         Shape::Associative(keys) => {
-            let items = schema.items().unwrap_or_else(|| SchemaNode::untyped());
+            let items = items_of(schema);
             let no_items: Vec<Value> = Vec::new();
             let lhs = old.and_then(Value::as_array).unwrap_or(&no_items);
             let rhs = new.and_then(Value::as_array).unwrap_or(&no_items);
-            match (index_items(lhs, keys, items), index_items(rhs, keys, items)) {
-                (Some(left), Some(right)) => {
-                    for element in &left.elements {
-                        let l = left.by_element[element];
-                        let r = right.by_element.get(element).copied();
-                        path.push(element.clone());
-                        match (l, r) {
-                            (Some(l), Some(Some(r))) => compare_into(Some(l), Some(r), items, Level::Other, path, out),
-                            (Some(l), None) => compare_into(Some(l), None, items, Level::Other, path, out),
-                            // Duplicated items cannot be matched: call the element modified.
-                            _ => out.modified.insert(path),
-                        }
-                        path.pop();
-                    }
-                    for element in &right.elements {
-                        if left.by_element.contains_key(element) {
-                            continue;
-                        }
-                        path.push(element.clone());
-                        match right.by_element[element] {
-                            Some(r) => compare_into(None, Some(r), items, Level::Other, path, out),
-                            None => out.modified.insert(path),
-                        }
-                        path.pop();
-                    }
-                }
-                // Items that cannot be keyed: treat the list as one value.
-                _ => {
-                    if !values_equal(old.unwrap_or(&Value::Null), new.unwrap_or(&Value::Null)) {
-                        out.modified.insert(path);
-                    }
-                    return;
-                }
+            let (Some(left), Some(right)) = (index_items(lhs, keys, items), index_items(rhs, keys, items)) else {
+                // Items that cannot be keyed: the list is one value.
+                let modified = !values_equal(old.unwrap_or(&Value::Null), new.unwrap_or(&Value::Null));
+                return Change { modified, ..appeared };
+            };
+            let mut visit = |element: &PathElement, l: Option<Option<&Value>>, r: Option<Option<&Value>>| {
+                let mut below = Comparison::default();
+                let change = match (l, r) {
+                    (Some(Some(l)), Some(Some(r))) => compare_below(Some(l), Some(r), items, Level::Other, &mut below),
+                    (Some(Some(l)), None) => compare_below(Some(l), None, items, Level::Other, &mut below),
+                    (None, Some(Some(r))) => compare_below(None, Some(r), items, Level::Other, &mut below),
+                    // Duplicated items cannot be matched: call the element modified.
+                    _ => Change {
+                        modified: true,
+                        ..Change::default()
+                    },
+                };
+                out.attach(element.clone(), change, below);
+            };
+            for element in &left.elements {
+                visit(
+                    element,
+                    Some(left.by_element[element]),
+                    right.by_element.get(element).copied(),
+                );
+            }
+            for element in right.elements.iter().filter(|e| !left.by_element.contains_key(*e)) {
+                visit(element, None, Some(right.by_element[element]));
             }
         }
     }
-    match (old, new) {
-        (None, Some(_)) => out.added.insert(path),
-        (Some(_), None) => out.removed.insert(path),
-        _ => {}
+    appeared
+}
+
+impl Comparison {
+    fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.modified.is_empty() && self.removed.is_empty()
     }
 }
 
@@ -452,18 +491,17 @@ pub(crate) fn remove_items(value: &mut Value, set: &FieldSet, schema: SchemaNode
     match (shape(schema, value), value) {
         (Shape::Map, Value::Object(map)) => {
             map.retain(|key, child| {
-                let element = PathElement::Field(key.as_str().into());
-                if set.is_member(&element) {
+                if set.is_member_field(key) {
                     return false;
                 }
-                if let Some(below) = set.child(&element) {
-                    remove_items(child, below, schema.field_or_untyped(key));
+                if let Some(below) = set.child_field(key) {
+                    remove_items(child, below, field(schema, key).0);
                 }
                 true
             });
         }
         (Shape::Associative(keys), Value::Array(list)) => {
-            let items = schema.items().unwrap_or_else(|| SchemaNode::untyped());
+            let items = items_of(schema);
             list.retain_mut(|item| {
                 let Ok(element) = item_element(item, keys, items) else {
                     return true;
@@ -481,17 +519,22 @@ pub(crate) fn remove_items(value: &mut Value, set: &FieldSet, schema: SchemaNode
     }
 }
 
-/// Adds to a set the struct fields on the way to its members (structured-merge-diff's
-/// `EnsureNamedFieldsAreMembers`), so that owning `spec.a.b` also means owning `spec.a` when
-/// `a` is a named field, but not when it is a map key.
-pub(crate) fn with_named_fields(set: &FieldSet, schema: SchemaNode<'_>) -> FieldSet {
-    let mut out = set.clone();
-    out.mark_named_fields(
-        &|parent: SchemaNode<'_>, element: &PathElement| match element {
-            PathElement::Field(name) => (parent.declares(name), parent.field_or_untyped(name)),
-            _ => (false, parent.items().unwrap_or_else(|| SchemaNode::untyped())),
-        },
-        schema,
-    );
+/// The paths of `last` that no set of `kept` claims, where owning anything below a named
+/// struct field also counts as owning the field (structured-merge-diff's
+/// `EnsureNamedFieldsAreMembers`; map keys and list items are not named fields).
+pub(crate) fn prunable(last: &FieldSet, kept: &[&FieldSet], schema: SchemaNode<'_>) -> FieldSet {
+    let mut out = FieldSet::new();
+    for (element, member, below) in last.entries() {
+        let (named, child_schema) = match element {
+            PathElement::Field(name) => (schema.declares(name), field(schema, name).0),
+            _ => (false, items_of(schema)),
+        };
+        let kept_below: Vec<&FieldSet> = kept.iter().filter_map(|k| k.child(element)).collect();
+        let kept_here =
+            kept.iter().any(|k| k.is_member(element)) || (named && kept_below.iter().any(|k| !k.is_empty()));
+        let owned_here = member || (named && !below.is_empty());
+        let sub = prunable(below, &kept_below, child_schema);
+        out.attach(element.clone(), owned_here && !kept_here, sub);
+    }
     out
 }

@@ -256,7 +256,7 @@ fn values_that_do_not_fit_the_schema_are_reported_like_the_api_server() {
     assert_eq!(
         err.to_string(),
         "failed to create typed patch object (apps/v1, Kind=Deployment): .spec.template.spec.containers: \
-         associative list with keys has an element that omits key field \"name\" (and doesn't have default value)"
+         element 0: associative list with keys has an element that omits key field \"name\" (and doesn't have default value)"
     );
     assert_eq!(err.code(), 500);
     let mut duplicated = nginx(Some(1), "nginx");
@@ -324,5 +324,15 @@ fn explicit_nulls_do_not_reach_the_stored_object() {
     let mut applied = nginx(None, "nginx");
     applied["spec"]["paused"] = Value::Null;
     let result = apply_at(Some(&live), &applied, "kubectl", false, T2).unwrap();
+    assert!(result["spec"].get("paused").is_none());
+}
+
+#[test]
+fn a_reapply_cleans_nulls_a_previous_write_stored() {
+    let live = apply_at(None, &nginx(Some(3), "nginx"), "kubectl", false, T1).unwrap();
+    let mut with_null = live.clone();
+    with_null["spec"]["paused"] = Value::Null;
+    let stored = update_at(Some(&live), with_null, "editor", T2);
+    let result = apply_at(Some(&stored), &nginx(Some(3), "nginx"), "kubectl", false, T3).unwrap();
     assert!(result["spec"].get("paused").is_none());
 }

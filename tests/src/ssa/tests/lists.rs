@@ -243,3 +243,119 @@ fn custom_resources_follow_their_crd_list_types() {
     // Keys of untyped maps are not declared fields, so they are members themselves (".").
     assert_eq!(fields["f:spec"]["f:extra"], json!({"f:deep": {".": {}, "f:k2": {}}}));
 }
+
+#[test]
+fn reapplying_items_in_another_order_reorders_them() {
+    let live = apply_at(
+        None,
+        &pod(json!([{"name": "a", "image": "a"}, {"name": "b", "image": "b"}])),
+        "kubectl",
+        false,
+        T1,
+    )
+    .unwrap();
+    let reordered = pod(json!([{"name": "b", "image": "b"}, {"name": "a", "image": "a"}]));
+    let result = apply_at(Some(&live), &reordered, "kubectl", false, T2).unwrap();
+    assert_eq!(names(&result), ["b", "a"]);
+    assert_eq!(
+        result["metadata"]["managedFields"][0]["time"], T2,
+        "the order is part of the object"
+    );
+}
+
+/// structured-merge-diff's `multiple_appliers_test.go` scenarios on a list of keyed items that
+/// each hold a set.
+mod nested_sets {
+    use super::*;
+
+    fn schema() -> TypeSchema {
+        TypeSchema::from_openapi_v3(&json!({"type": "object", "properties": {"listOfLists": {
+            "type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+            "items": {"type": "object", "properties": {
+                "name": {"type": "string"},
+                "value": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}}}}}}}))
+        .unwrap()
+    }
+
+    fn object(items: Value) -> Value {
+        json!({"apiVersion": "example.com/v1", "kind": "Lists", "metadata": {"name": "x"}, "listOfLists": items})
+    }
+
+    fn apply(schema: &TypeSchema, live: Option<&Value>, items: Value, manager: &str) -> Value {
+        let options = ApplyOptions {
+            now: Some(T1),
+            ..ApplyOptions::new(manager)
+        };
+        apply_with(live, &object(items), &options, Some(schema)).unwrap()
+    }
+
+    fn update(schema: &TypeSchema, live: &Value, items: Value, manager: &str) -> Value {
+        let mut new = live.clone();
+        new["listOfLists"] = items;
+        let options = UpdateOptions {
+            manager,
+            subresource: None,
+            scope: None,
+            now: Some(T2),
+        };
+        record_update_with(Some(live), &mut new, &options, Some(schema)).unwrap();
+        new
+    }
+
+    #[test]
+    fn a_dangling_sub_item_owned_by_a_controller_survives() {
+        let schema = schema();
+        let live = apply(
+            &schema,
+            None,
+            json!([{"name": "a"}, {"name": "b", "value": ["c"]}]),
+            "apply-one",
+        );
+        let live = apply(
+            &schema,
+            Some(&live),
+            json!([{"name": "b", "value": ["d"]}]),
+            "apply-two",
+        );
+        let live = update(
+            &schema,
+            &live,
+            json!([{"name": "a"}, {"name": "b", "value": ["c", "d", "e"]}]),
+            "controller",
+        );
+        let result = apply(&schema, Some(&live), json!([{"name": "a"}]), "apply-one");
+        assert_eq!(
+            result["listOfLists"],
+            json!([{"name": "a"}, {"name": "b", "value": ["d", "e"]}])
+        );
+        assert_eq!(
+            fields_of(&result, "controller", Operation::Update),
+            json!({"f:listOfLists": {"k:{\"name\":\"b\"}": {"f:value": {"v:\"e\"": {}}}}})
+        );
+    }
+
+    #[test]
+    fn an_item_nobody_else_keys_goes_with_its_controller_owned_sub_items() {
+        let schema = schema();
+        let live = apply(
+            &schema,
+            None,
+            json!([{"name": "a"}, {"name": "b", "value": ["c"]}]),
+            "apply-one",
+        );
+        let live = apply(
+            &schema,
+            Some(&live),
+            json!([{"name": "a", "value": ["b"]}]),
+            "apply-two",
+        );
+        let live = update(
+            &schema,
+            &live,
+            json!([{"name": "a", "value": ["b"]}, {"name": "b", "value": ["c", "d"]}]),
+            "controller",
+        );
+        let result = apply(&schema, Some(&live), json!([{"name": "a"}]), "apply-one");
+        assert_eq!(result["listOfLists"], json!([{"name": "a", "value": ["b"]}]));
+    }
+}

@@ -1,0 +1,196 @@
+//! The watch loop: run, print, wait for a change, run again, print only what changed.
+//!
+//! Input: a function producing a [`Snapshot`] (rendered objects, a diff); output: the first
+//! snapshot in full on stdout, then per change the difference to the previous good snapshot
+//! (changed entries as unified diffs, added and removed ones by name) on stdout, and on stderr
+//! what changed on disk, how long the run took and errors, after which watching goes on.
+//! The loop ends only with the watcher (or when the command is interrupted: dropping the loop
+//! drops the watch and whatever the run function holds).
+
+use super::watcher::{Changes, FileWatcher, WatchOptions};
+use crate::cli::duration::format_duration;
+use crate::exit::Exit;
+use crate::output::{Console, Paint};
+use serde_json::Value;
+use shared::objects::ObjectRef;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::io::Write as _;
+use std::time::Instant;
+
+/// What one run produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Printed in full for the first successful run.
+    pub full: String,
+    /// The parts compared between runs (object reference to its YAML, for a render).
+    pub entries: BTreeMap<String, String>,
+    /// A few words for stderr, e.g. "12 objects".
+    pub summary: String,
+}
+
+impl Snapshot {
+    /// A snapshot of rendered objects: the multi-document YAML stream in full, compared object
+    /// by object (keyed by `namespace/Kind/name`).
+    pub fn objects(objects: &[Value]) -> Snapshot {
+        let mut entries = BTreeMap::new();
+        for (index, object) in objects.iter().enumerate() {
+            let key = ObjectRef::from_object(object).map_or_else(|| format!("#{index}"), |r| r.to_string());
+            entries.insert(key, shared::yaml::to_yaml_string(object));
+        }
+        Snapshot {
+            full: shared::yaml::to_yaml_stream(objects),
+            entries,
+            summary: format!("{} object{}", objects.len(), if objects.len() == 1 { "" } else { "s" }),
+        }
+    }
+}
+
+/// How one snapshot differs from the previous one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Delta {
+    /// Entries whose text changed.
+    pub changed: Vec<String>,
+    /// Entries that are new.
+    pub added: Vec<String>,
+    /// Entries that are gone.
+    pub removed: Vec<String>,
+}
+
+impl Delta {
+    /// Compares two snapshots.
+    pub fn between(old: &Snapshot, new: &Snapshot) -> Delta {
+        let mut delta = Delta::default();
+        for (key, text) in &new.entries {
+            match old.entries.get(key) {
+                None => delta.added.push(key.clone()),
+                Some(previous) if previous != text => delta.changed.push(key.clone()),
+                Some(_) => {}
+            }
+        }
+        delta.removed = old
+            .entries
+            .keys()
+            .filter(|key| !new.entries.contains_key(*key))
+            .cloned()
+            .collect();
+        delta
+    }
+
+    /// True when nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Runs `run` now and after every change below `options.root`, until the watch fails.
+///
+/// `run` gets the changes that triggered it (none the first time).
+pub async fn watch<F, Fut>(console: &Console, options: WatchOptions, mut run: F) -> anyhow::Result<Exit>
+where
+    F: FnMut(Changes) -> Fut,
+    Fut: Future<Output = anyhow::Result<Snapshot>>,
+{
+    // Watch before the first run, so a save during it is not missed.
+    let root = options.root.display().to_string();
+    let mut watcher = FileWatcher::new(options)?;
+    let mut previous: Option<Snapshot> = None;
+    let mut changes = Changes::default();
+    loop {
+        let started = Instant::now();
+        let outcome = run(changes).await;
+        let took = format_duration(started.elapsed());
+        match outcome {
+            Ok(snapshot) => {
+                let mut stdout = console.stdout();
+                let note = match &previous {
+                    None => {
+                        stdout.write_all(snapshot.full.as_bytes())?;
+                        format!("{} in {took}", snapshot.summary)
+                    }
+                    Some(old) => {
+                        let delta = Delta::between(old, &snapshot);
+                        stdout.write_all(render_delta(old, &snapshot, &delta, console.stdout_paint()).as_bytes())?;
+                        format!("{} in {took}: {}", snapshot.summary, describe(&delta))
+                    }
+                };
+                stdout.flush()?;
+                console.info(&note)?;
+                previous = Some(snapshot);
+            }
+            Err(error) => {
+                console.error(&error)?;
+                console.info(&format!("failed after {took}; fix it and save, still watching"))?;
+            }
+        }
+        let paint = console.stderr_paint();
+        console.info(
+            &paint
+                .dim(format!("Watching {root} for changes (Ctrl-C to stop)"))
+                .to_string(),
+        )?;
+        changes = watcher.changed().await?;
+        console.info(&format!("Changed: {}", list_paths(&changes)))?;
+    }
+}
+
+fn describe(delta: &Delta) -> String {
+    if delta.is_empty() {
+        return "no changes".to_string();
+    }
+    format!(
+        "{} changed, {} added, {} removed",
+        delta.changed.len(),
+        delta.added.len(),
+        delta.removed.len()
+    )
+}
+
+fn list_paths(changes: &Changes) -> String {
+    const SHOWN: usize = 5;
+    if changes.paths.is_empty() {
+        return "(files changed faster than they could be tracked)".to_string();
+    }
+    let mut names: Vec<String> = changes
+        .paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| p.display().to_string())
+        .collect();
+    if changes.paths.len() > SHOWN {
+        names.push(format!("and {} more", changes.paths.len() - SHOWN));
+    }
+    names.join(", ")
+}
+
+/// The stdout text for a delta: `~ key` with a unified diff, `+ key` with the new text,
+/// `- key`.
+pub fn render_delta(old: &Snapshot, new: &Snapshot, delta: &Delta, paint: Paint) -> String {
+    let mut out = String::new();
+    for key in &delta.changed {
+        let _ = writeln!(out, "{}", paint.changed(format!("~ {key}")));
+        let diff = similar::TextDiff::from_lines(&old.entries[key], &new.entries[key]);
+        for hunk in diff.unified_diff().context_radius(2).iter_hunks() {
+            let _ = writeln!(out, "{}", paint.dim(hunk.header()));
+            for change in hunk.iter_changes() {
+                let line = format!("{}{}", change.tag(), change.value().trim_end_matches('\n'));
+                let _ = match change.tag() {
+                    similar::ChangeTag::Insert => writeln!(out, "{}", paint.added(line)),
+                    similar::ChangeTag::Delete => writeln!(out, "{}", paint.removed(line)),
+                    similar::ChangeTag::Equal => writeln!(out, "{line}"),
+                };
+            }
+        }
+    }
+    for key in &delta.added {
+        let _ = writeln!(out, "{}", paint.added(format!("+ {key}")));
+        for line in new.entries[key].lines() {
+            let _ = writeln!(out, "{}", paint.added(format!("+{line}")));
+        }
+    }
+    for key in &delta.removed {
+        let _ = writeln!(out, "{}", paint.removed(format!("- {key}")));
+    }
+    out
+}

@@ -1,0 +1,189 @@
+//! [`RenderedTree`]: where rendered files go. Without `--render-output-dir` a fresh temp dir that
+//! lives as long as the tree; with it, a staging dir beside the target that replaces the target
+//! only when the whole render succeeded, so a failed render leaves nothing behind.
+
+use super::error::RenderError;
+use crate::types::{Located, SourceLocation};
+use std::path::{Path, PathBuf};
+
+/// Written into every output directory so a later render may replace it.
+pub const MARKER_FILE: &str = ".kluctl-render";
+
+/// The rendered files of a project.
+#[derive(Debug)]
+pub struct RenderedTree {
+    root: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl RenderedTree {
+    /// The directory holding the rendered items (`<root>/<item dir relative to the source root>`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the tree is a temp dir that disappears with this value.
+    pub fn is_temporary(&self) -> bool {
+        self._temp.is_some()
+    }
+}
+
+/// A render in progress: files go to `staging`; [`Staging::finish`] moves them into place.
+pub(crate) struct Staging {
+    pub dir: PathBuf,
+    temp: tempfile::TempDir,
+    target: Option<PathBuf>,
+}
+
+fn output_error(target: &Path, message: String, hint: &str) -> RenderError {
+    RenderError::PrepareOutput(Located::new(SourceLocation::file(target.to_string_lossy()), message).with_hint(hint))
+}
+
+impl Staging {
+    /// Prepares a render into `target` (or a temp dir when `None`). Refuses a target that holds
+    /// files not written by a previous render, before anything is rendered.
+    pub fn new(target: Option<&Path>) -> Result<Staging, RenderError> {
+        let Some(target) = target else {
+            let temp = tempfile::Builder::new()
+                .prefix("kluctl-render-")
+                .tempdir()
+                .map_err(|e| {
+                    output_error(
+                        Path::new("<temp>"),
+                        format!("cannot create a temp dir: {e}"),
+                        "check TMPDIR",
+                    )
+                })?;
+            return Ok(Staging {
+                dir: temp.path().to_path_buf(),
+                temp,
+                target: None,
+            });
+        };
+        if target.exists() {
+            let foreign = !target.is_dir()
+                || (!target.join(MARKER_FILE).is_file()
+                    && std::fs::read_dir(target)
+                        .map(|mut d| d.next().is_some())
+                        .unwrap_or(true));
+            if foreign {
+                return Err(output_error(
+                    target,
+                    "the directory exists and was not written by a previous render".to_string(),
+                    "choose an empty or new directory for --render-output-dir",
+                ));
+            }
+        }
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&parent).map_err(|e| {
+            output_error(
+                target,
+                format!("cannot create the parent directory: {e}"),
+                "check the path",
+            )
+        })?;
+        let temp = tempfile::Builder::new()
+            .prefix(".kluctl-render-")
+            .tempdir_in(&parent)
+            .map_err(|e| {
+                output_error(
+                    target,
+                    format!("cannot create a staging directory beside it: {e}"),
+                    "check permissions",
+                )
+            })?;
+        Ok(Staging {
+            dir: temp.path().to_path_buf(),
+            temp,
+            target: Some(target.to_path_buf()),
+        })
+    }
+
+    /// Moves the finished render into place.
+    pub fn finish(self) -> Result<RenderedTree, RenderError> {
+        let marker = self.dir.join(MARKER_FILE);
+        std::fs::write(
+            &marker,
+            "rendered by kubectl-kluctl; the next render replaces this directory\n",
+        )
+        .map_err(|e| {
+            output_error(
+                &self.dir,
+                format!("cannot write the marker file: {e}"),
+                "check permissions",
+            )
+        })?;
+        let Some(target) = self.target else {
+            return Ok(RenderedTree {
+                root: self.dir,
+                _temp: Some(self.temp),
+            });
+        };
+        if target.exists() {
+            std::fs::remove_dir_all(&target).map_err(|e| {
+                output_error(
+                    &target,
+                    format!("cannot replace the previous render: {e}"),
+                    "check permissions",
+                )
+            })?;
+        }
+        let staged = self.temp.keep();
+        std::fs::rename(&staged, &target).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&staged);
+            output_error(
+                &target,
+                format!("cannot move the render into place: {e}"),
+                "check permissions",
+            )
+        })?;
+        Ok(RenderedTree {
+            root: target,
+            _temp: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_render_replaces_a_previous_one_but_never_foreign_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let staging = Staging::new(Some(&target)).unwrap();
+        std::fs::write(staging.dir.join("a.yaml"), "a").unwrap();
+        let tree = staging.finish().unwrap();
+        assert!(target.join("a.yaml").is_file());
+        assert!(!tree.is_temporary());
+
+        let staging = Staging::new(Some(&target)).unwrap();
+        std::fs::write(staging.dir.join("b.yaml"), "b").unwrap();
+        staging.finish().unwrap();
+        assert!(!target.join("a.yaml").exists());
+        assert!(target.join("b.yaml").is_file());
+
+        let foreign = dir.path().join("foreign");
+        std::fs::create_dir_all(&foreign).unwrap();
+        std::fs::write(foreign.join("keep.txt"), "x").unwrap();
+        assert!(matches!(
+            Staging::new(Some(&foreign)),
+            Err(RenderError::PrepareOutput(_))
+        ));
+    }
+
+    #[test]
+    fn an_abandoned_render_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let staging = Staging::new(Some(&target)).unwrap();
+        std::fs::write(staging.dir.join("a.yaml"), "a").unwrap();
+        drop(staging);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
