@@ -44,6 +44,11 @@ macro_rules! commands {
 
 // Keep this list in the order `--help` shows the commands.
 commands! {
+    Diff => diff,
+    Deploy => deploy,
+    Prune => prune,
+    Delete => delete,
+    Validate => validate,
     Version => version,
     Completion => completion,
 }

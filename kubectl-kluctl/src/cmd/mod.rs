@@ -53,6 +53,11 @@
 //! `kubectl_completes_target_names_of_an_example_project` with the first command taking `-t`.
 
 pub mod completion;
+pub mod delete;
+pub mod deploy;
+pub mod diff;
+pub mod prune;
+pub mod validate;
 pub mod version;
 
 use crate::cli::flags::KubeOptions;

@@ -35,6 +35,7 @@ pub mod limiter;
 pub mod ops;
 pub mod orphans;
 pub mod progress;
+mod reader;
 pub mod remote;
 mod request;
 pub mod wait;

@@ -103,15 +103,19 @@ impl ClusterClient {
         let mut out = Vec::new();
         let mut continue_token: Option<String> = None;
         loop {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("limit", &PAGE_SIZE.to_string());
-            if let Some(selector) = label_selector {
-                query.append_pair("labelSelector", selector);
-            }
-            if let Some(token) = &continue_token {
-                query.append_pair("continue", token);
-            }
-            let page = self.get_json(format!("{base}?{}", query.finish())).await?;
+            let query = {
+                // The serializer is not `Send`; it must not live across the await.
+                let mut query = url::form_urlencoded::Serializer::new(String::new());
+                query.append_pair("limit", &PAGE_SIZE.to_string());
+                if let Some(selector) = label_selector {
+                    query.append_pair("labelSelector", selector);
+                }
+                if let Some(token) = &continue_token {
+                    query.append_pair("continue", token);
+                }
+                query.finish()
+            };
+            let page = self.get_json(format!("{base}?{query}")).await?;
             let items = page.get("items").and_then(Value::as_array).cloned().unwrap_or_default();
             for mut item in items {
                 if let Some(map) = item.as_object_mut() {

@@ -14,11 +14,13 @@
 
 mod delete;
 mod diff;
+pub mod pipeline;
 mod validate;
 
 pub use crate::cluster::orphans::DeleteOptions;
 pub use delete::{DeletePlan, plan_delete, plan_prune};
 pub use diff::{deploy, diff};
+pub use pipeline::{PipelineError, RenderRequest, RenderedTarget, render_target, target_context};
 pub use validate::{ValidateOptions, validate};
 
 use crate::cluster::{ClusterClient, DeployItem, DeployOptions, Progress, RemoteObjects};
