@@ -7,4 +7,5 @@ mod cli;
 mod docs;
 mod krew;
 mod kubectl;
+mod kustomize;
 mod util;

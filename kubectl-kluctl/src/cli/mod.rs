@@ -49,6 +49,7 @@ commands! {
     Prune => prune,
     Delete => delete,
     Validate => validate,
+    Kustomize => kustomize,
     Version => version,
     Completion => completion,
 }

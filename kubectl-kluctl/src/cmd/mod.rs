@@ -56,6 +56,7 @@ pub mod completion;
 pub mod delete;
 pub mod deploy;
 pub mod diff;
+pub mod kustomize;
 pub mod prune;
 pub mod validate;
 pub mod version;

@@ -210,7 +210,7 @@ fn the_protocol_prints_candidates_then_the_directive_and_nothing_else() {
     let (io, captured) = crate::io::Io::captured(Env::empty(), "");
     answer(&[], &io).unwrap();
     assert!(
-        captured.stdout().starts_with("version\tPrint the version"),
+        captured.stdout().contains("\nversion\tPrint the version"),
         "{}",
         captured.stdout()
     );

@@ -148,9 +148,23 @@ impl Console {
         })
     }
 
-    /// Prints objects (render, kustomize) to every destination of `outputs`.
+    /// Prints objects (render) to every destination of `outputs`.
     pub fn emit_objects(&self, outputs: &OutputOptions, objects: &[Value]) -> anyhow::Result<()> {
         self.emit_with(outputs, |out, format, _| write_objects(out, format, objects))
+    }
+
+    /// Prints objects with a YAML writer of the caller's (`kustomize` prints exactly what
+    /// `kubectl kustomize` prints); JSON is the usual `v1/List`.
+    pub fn emit_objects_as(
+        &self,
+        outputs: &OutputOptions,
+        objects: &[Value],
+        yaml: &dyn Fn(&[Value]) -> String,
+    ) -> anyhow::Result<()> {
+        self.emit_with(outputs, |out, format, _| match format {
+            OutputFormat::Json => write_objects(out, format, objects),
+            OutputFormat::Text | OutputFormat::Yaml => out.write_all(yaml(objects).as_bytes()),
+        })
     }
 
     fn emit_with(

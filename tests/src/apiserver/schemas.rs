@@ -21,8 +21,47 @@ pub fn builtin_definitions() -> &'static Map<String, Value> {
                 (definition.generate)(&mut generator);
             }
         }
-        generator.take_definitions(true)
+        let mut definitions = generator.take_definitions(true);
+        add_kubernetes_extensions(&mut definitions, shared::schema::builtin_openapi_document());
+        definitions
     })
+}
+
+/// Copies the `x-kubernetes-*` extensions (list and map types, patch strategies and merge keys) of
+/// the schema table in `shared::schema` into the generated definitions, which have descriptions but
+/// no extensions; kubectl's client-side apply reads the patch strategies from `/openapi/v3`.
+fn add_kubernetes_extensions(definitions: &mut Map<String, Value>, document: &Value) {
+    let Some(source) = document.pointer("/components/schemas").and_then(Value::as_object) else {
+        return;
+    };
+    let extensions = |from: &Value| -> Vec<(String, Value)> {
+        from.as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.starts_with("x-kubernetes-") && *k != "x-kubernetes-group-version-kind")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for (name, target) in definitions.iter_mut() {
+        let Some(from) = source.get(name) else { continue };
+        if let Some(map) = target.as_object_mut() {
+            map.extend(extensions(from));
+        }
+        let Some(properties) = target.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (field, schema) in properties.iter_mut() {
+            let Some(from) = from.pointer(&format!("/properties/{}", field.replace('~', "~0").replace('/', "~1")))
+            else {
+                continue;
+            };
+            if let Some(map) = schema.as_object_mut() {
+                map.extend(extensions(from));
+            }
+        }
+    }
 }
 
 /// Follows `$ref` (directly or as the single entry of `allOf`) to the referenced definition.
@@ -79,5 +118,9 @@ mod tests {
         let meta = resolve(&deployment["properties"]["metadata"], defs);
         assert!(meta["properties"].get("labels").is_some());
         assert!(defs.contains_key("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"));
+        let containers = &defs["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"];
+        assert_eq!(containers["x-kubernetes-patch-merge-key"], "name");
+        assert_eq!(containers["x-kubernetes-list-type"], "map");
+        assert!(containers["description"].is_string(), "descriptions stay");
     }
 }

@@ -4,6 +4,7 @@
 //! A suite is a function `fn(&BenchConfig) -> anyhow::Result<Vec<Row>>` registered in [`SUITES`];
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
+pub mod apiserver;
 pub mod deploy;
 pub mod kustomize;
 pub mod ssa;
@@ -115,6 +116,11 @@ pub const SUITES: &[Suite] = &[
         name: "deploy",
         about: "deploy, re-deploy and diff of 1,000 objects vs kubectl apply/diff --server-side",
         run: deploy::deploy,
+    },
+    Suite {
+        name: "apiserver",
+        about: "test API server: server-side applies/s and gets/s with 8 clients, start time",
+        run: apiserver::ssa_throughput,
     },
 ];
 

@@ -128,3 +128,93 @@ async fn typed_crud_round_trips_and_conflicts_on_stale_versions() {
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.items[0].data.as_ref().unwrap()["k"], "new");
 }
+
+#[tokio::test]
+async fn watches_from_a_compacted_version_get_410_and_idle_watches_get_bookmarks() {
+    use kube::api::{WatchEvent, WatchParams};
+    let options = ServerOptions::default()
+        .history_limit(16)
+        .bookmark_interval(Duration::from_millis(100));
+    let server = TestServer::start(options).await.expect("server");
+    let api: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
+    let first = api
+        .create(&PostParams::default(), &configmap("c0"))
+        .await
+        .expect("create");
+    let old_rv = first.metadata.resource_version.clone().unwrap();
+    for i in 1..40 {
+        api.create(&PostParams::default(), &configmap(&format!("c{i}")))
+            .await
+            .expect("create");
+    }
+    let mut stale = api
+        .watch(&WatchParams::default(), &old_rv)
+        .await
+        .expect("watch")
+        .boxed();
+    match stale.try_next().await.expect("no transport error") {
+        Some(WatchEvent::Error(status)) => {
+            assert_eq!((status.code, status.reason.as_str()), (410, "Expired"));
+            assert!(
+                status.message.starts_with("too old resource version"),
+                "{}",
+                status.message
+            );
+        }
+        other => panic!("expected 410 Gone, got {other:?}"),
+    }
+    let current = api
+        .list(&Default::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut idle = api
+        .watch(&WatchParams::default().timeout(5), &current)
+        .await
+        .expect("watch")
+        .boxed();
+    let event = tokio::time::timeout(Duration::from_secs(3), idle.try_next())
+        .await
+        .expect("a bookmark in time")
+        .expect("no transport error");
+    match event {
+        Some(WatchEvent::Bookmark(bookmark)) => assert_eq!(bookmark.metadata.resource_version, current),
+        other => panic!("expected a bookmark, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn kube_server_side_apply_and_delete_collection() {
+    use kube::api::{ListParams, Patch, PatchParams};
+    let server = TestServer::start(ServerOptions::default()).await.expect("server");
+    let api: Api<ConfigMap> = Api::namespaced(client(&server).await, "default");
+    for name in ["a", "b", "keep"] {
+        let applied = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "labels": {"batch": if name == "keep" { "no" } else { "yes" }}},
+            "data": {"k": "v"}});
+        let params = PatchParams::apply("kluctl").force();
+        let stored = api.patch(name, &params, &Patch::Apply(&applied)).await.expect("apply");
+        let managers: Vec<_> = stored
+            .metadata
+            .managed_fields
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| (m.manager.unwrap_or_default(), m.operation.unwrap_or_default()))
+            .collect();
+        assert_eq!(managers, vec![("kluctl".to_string(), "Apply".to_string())]);
+    }
+    api.delete_collection(&Default::default(), &ListParams::default().labels("batch=yes"))
+        .await
+        .expect("deletecollection");
+    let left: Vec<String> = api
+        .list(&Default::default())
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .filter_map(|cm| cm.metadata.name)
+        .collect();
+    assert_eq!(left, vec!["keep"]);
+}

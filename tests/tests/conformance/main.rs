@@ -3,9 +3,12 @@
 
 mod util;
 
+mod apply;
+mod binary;
 mod crds;
 mod create;
 mod delete;
+mod diff;
 mod discovery;
 mod faults;
 mod get;

@@ -26,7 +26,7 @@ pub use project::{ProjectFlags, ProjectOptions};
 
 use crate::exit::Exit;
 
-/// A flag value that parsed but does not make sense: reported like clap's own errors (exit 2).
-pub(crate) fn usage_error(message: impl std::fmt::Display) -> anyhow::Error {
+/// A flag value that parsed but does not make sense: exit code 2, like clap's own errors.
+pub fn usage_error(message: impl std::fmt::Display) -> anyhow::Error {
     Exit::Usage.with_error(anyhow::anyhow!("{message}"))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::encode::decode_object;
 use super::{Context, Reply, subresources};
-use crate::apiserver::errors::ApiError;
+use crate::apiserver::errors::{ApiError, FieldCause};
 use crate::apiserver::meta;
 use crate::apiserver::ops::{
     self, DeleteOptions, PatchType, Subresource, WriteOptions, default_field_manager, to_request_version,
@@ -65,7 +65,7 @@ pub fn write_options(ctx: &Context) -> Result<WriteOptions, ApiError> {
                 "meta.k8s.io",
                 "PatchOptions",
                 "",
-                vec![crate::apiserver::errors::FieldCause::invalid(
+                vec![FieldCause::invalid(
                     "fieldManager",
                     &json!(manager),
                     "must be no more than 128 characters",
@@ -96,7 +96,7 @@ pub fn respond_object(info: &ResourceInfo, ctx: &Context, status: StatusCode, ob
     if accept.contains("as=PartialObjectMetadata") && !accept.contains("as=PartialObjectMetadataList") {
         return Reply::json(status, &table::partial_metadata(object));
     }
-    Reply::object(status, &to_request_version(info, version, object), accept)
+    Reply::object(status, &ops::in_request_version(info, version, object), accept)
 }
 
 fn namespace(ctx: &Context) -> Option<&str> {
@@ -273,7 +273,7 @@ fn update(state: &ApiState, ctx: &Context, info: &ResourceInfo) -> Result<Reply,
     Ok(respond_object(info, ctx, StatusCode::OK, &written.object).warnings(written.warnings))
 }
 
-/// Applies a PATCH to the main resource or a subresource.
+/// Applies a PATCH (server-side apply included) to the main resource or a subresource.
 pub fn patch_object(
     state: &ApiState,
     ctx: &Context,
@@ -282,6 +282,32 @@ pub fn patch_object(
 ) -> Result<ops::Written, ApiError> {
     let patch_type = PatchType::from_content_type(ctx.header("content-type").unwrap_or(""))?;
     let opts = write_options(ctx)?;
+    let patch_options_invalid = |cause: FieldCause| ApiError::invalid("meta.k8s.io", "PatchOptions", "", vec![cause]);
+    if patch_type == PatchType::Apply {
+        if ctx.query.field_manager.is_none() {
+            return Err(patch_options_invalid(FieldCause::required_detail(
+                "fieldManager",
+                "is required for apply patch",
+            )));
+        }
+        return ops::apply(
+            state,
+            info,
+            &ctx.info.version,
+            namespace(ctx),
+            &ctx.info.name,
+            &ctx.body,
+            subresource,
+            ctx.query.force,
+            &opts,
+        );
+    }
+    if ctx.query.force {
+        return Err(patch_options_invalid(FieldCause::forbidden(
+            "force",
+            "may not be specified for non-apply patch",
+        )));
+    }
     ops::patch(
         state,
         info,

@@ -142,7 +142,7 @@ fn scale_request(state: &ApiState, ctx: &Context, info: &ResourceInfo, scale: &S
         } else {
             let patch_type = PatchType::from_content_type(ctx.header("content-type").unwrap_or(""))?;
             let mut patched = view.clone();
-            ops::apply_patch(patch_type, &ctx.body, &mut patched)?;
+            ops::apply_patch(patch_type, &ctx.body, &mut patched, None)?;
             patched
         };
         let replicas = desired.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(0);

@@ -18,7 +18,7 @@ use super::resources::selectors;
 use super::{Context, Reply};
 use crate::apiserver::errors::ApiError;
 use crate::apiserver::meta;
-use crate::apiserver::ops::to_request_version;
+use crate::apiserver::ops::in_request_version;
 use crate::apiserver::registry::ResourceInfo;
 use crate::apiserver::selectors::{FieldSelector, LabelSelector};
 use crate::apiserver::state::ApiState;
@@ -49,16 +49,26 @@ impl Filter {
 
     fn encode(&self, event_type: &str, object: &Value) -> Bytes {
         let object = match self.table {
-            Some(include) => table::table(
+            Some(include) => std::borrow::Cow::Owned(table::table(
                 &self.info,
                 &self.version,
                 &[object],
                 include,
                 json!({"resourceVersion": meta::meta_str(object, "resourceVersion")}),
-            ),
-            None => to_request_version(&self.info, &self.version, object),
+            )),
+            None => in_request_version(&self.info, &self.version, object),
         };
-        let mut line = serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            #[serde(rename = "type")]
+            event_type: &'a str,
+            object: &'a Value,
+        }
+        let mut line = serde_json::to_vec(&Line {
+            event_type,
+            object: &object,
+        })
+        .unwrap_or_default();
         line.push(b'\n');
         Bytes::from(line)
     }

@@ -33,6 +33,7 @@
 
 mod core;
 mod crd;
+mod custom_validation;
 mod fields;
 mod other;
 mod pod;
@@ -106,7 +107,7 @@ fn apply_defaults(info: &ResourceInfo, object: &mut Value) {
 pub fn validate(state: &ApiState, info: &ResourceInfo, object: &Value, old: Option<&Value>) -> Vec<FieldCause> {
     let mut causes = validate_metadata(info, object, old);
     if info.is_custom() {
-        causes.extend(crd::validate_custom_resource(info, object));
+        causes.extend(custom_validation::validate_custom_resource(info, object));
         return causes;
     }
     causes.extend(match (info.group.as_str(), info.kind.as_str()) {

@@ -190,10 +190,11 @@ fn go_selector(value: Option<&Value>) -> String {
 /// Validation of workloads.
 pub fn validate_workload(kind: &str, object: &Value, old: Option<&Value>) -> Vec<FieldCause> {
     let mut causes = Vec::new();
-    let spec = object.get("spec").cloned().unwrap_or(json!({}));
+    let empty = json!({});
+    let spec = object.get("spec").unwrap_or(&empty);
     match kind {
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => {
-            validate_selector_and_template(&spec, "spec", kind, &mut causes);
+            validate_selector_and_template(spec, "spec", kind, &mut causes);
             if let Some(replicas) = spec.get("replicas").and_then(Value::as_i64)
                 && replicas < 0
             {

@@ -26,7 +26,7 @@ pub fn create(
     if let Some(ns) = namespace.filter(|_| info.namespaced) {
         check_namespace(state, info, ns, &name)?;
     }
-    prepare_new_object(state, info, &mut object, opts)?;
+    prepare_new_object(state, info, &mut object, opts, true)?;
     let causes = kinds::validate(state, info, &object, None);
     if !causes.is_empty() {
         return Err(ApiError::invalid_object(info, &name, causes));
@@ -84,12 +84,14 @@ fn set_identity(info: &ResourceInfo, namespace: Option<&str>, object: &mut Value
     Ok(name)
 }
 
-/// Server-set metadata, status reset and defaults of a new object (create, or apply/update creating).
+/// Server-set metadata, status reset and defaults of a new object (create, or apply creating);
+/// `record` adds the writer's managed fields (applies bring their own).
 pub fn prepare_new_object(
     state: &ApiState,
     info: &ResourceInfo,
     object: &mut Value,
     opts: &WriteOptions,
+    record: bool,
 ) -> Result<(), ApiError> {
     let metadata = meta::metadata_mut(object);
     if metadata
@@ -124,6 +126,9 @@ pub fn prepare_new_object(
         map.shift_remove("status");
     }
     kinds::default_new(state, info, object, opts.dry_run);
+    if record {
+        super::apply::record(info, None, object, opts, super::Subresource::Main)?;
+    }
     Ok(())
 }
 

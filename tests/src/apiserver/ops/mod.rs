@@ -3,11 +3,13 @@
 //! [`Store`](super::store::Store) with kube-apiserver's metadata, defaulting, validation, generation and
 //! finalizer rules. Input: decoded request objects and [`WriteOptions`]; output: [`Written`] objects.
 
+mod apply;
 mod create;
 mod delete;
 mod patch;
 mod update;
 
+pub use apply::{apply, record, ssa_error};
 pub use create::create;
 pub use delete::{DeleteOptions, delete, delete_collection, deletion_response};
 pub use patch::{PatchType, apply_patch, patch};
@@ -119,6 +121,26 @@ pub fn to_request_version(info: &ResourceInfo, version: &str, object: &Value) ->
         map.insert("apiVersion".into(), Value::String(info.api_version(version)));
     }
     out
+}
+
+/// [`to_request_version`] without a copy when the request asks for the storage version.
+pub fn in_request_version<'a>(info: &ResourceInfo, version: &str, object: &'a Value) -> std::borrow::Cow<'a, Value> {
+    if version == info.storage_version {
+        std::borrow::Cow::Borrowed(object)
+    } else {
+        std::borrow::Cow::Owned(to_request_version(info, version, object))
+    }
+}
+
+/// Checks a body's `apiVersion` and `kind` against the resource without changing it.
+pub fn check_type_meta(info: &ResourceInfo, version: &str, object: &Value) -> Result<(), ApiError> {
+    let mut probe = serde_json::Map::new();
+    for field in ["apiVersion", "kind"] {
+        if let Some(value) = object.get(field) {
+            probe.insert(field.to_string(), value.clone());
+        }
+    }
+    to_storage_version(info, version, &mut Value::Object(probe))
 }
 
 /// Maps a store commit error to the API's answer.

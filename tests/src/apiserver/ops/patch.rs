@@ -1,6 +1,7 @@
-//! Patch: JSON patch (RFC 6902) and JSON merge patch (RFC 7386) applied to the object in the request's
-//! version, then the update rules of [`super::update`]; retried on concurrent changes unless the patch
-//! pins `metadata.resourceVersion`.
+//! Patch: JSON patch (RFC 6902), JSON merge patch (RFC 7386) and strategic merge patch (built-in
+//! kinds, merge keys from `shared::schema`) applied to the object in the request's version with
+//! `shared::patch`, then the update rules of [`super::update`]; retried on concurrent changes unless
+//! the patch pins `metadata.resourceVersion`.
 
 use serde_json::Value;
 
@@ -20,6 +21,10 @@ pub enum PatchType {
     Json,
     /// `application/merge-patch+json`
     Merge,
+    /// `application/strategic-merge-patch+json` (built-in kinds only)
+    Strategic,
+    /// `application/apply-patch+yaml` (server-side apply, see [`super::apply`])
+    Apply,
 }
 
 impl PatchType {
@@ -29,46 +34,72 @@ impl PatchType {
         match media {
             "application/json-patch+json" => Ok(PatchType::Json),
             "application/merge-patch+json" => Ok(PatchType::Merge),
-            other => Err(ApiError {
-                code: 415,
-                reason: "UnsupportedMediaType",
-                message: format!(
-                    "the body of the request was in an unknown format - accepted media types include: \
-                     application/json-patch+json, application/merge-patch+json (got {other:?})"
-                ),
-                details: None,
-                retry_after: None,
-            }),
+            "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
+            "application/apply-patch+yaml" => Ok(PatchType::Apply),
+            other => Err(unsupported(other, true)),
         }
     }
 }
 
-/// Decodes and applies a patch document to `target`.
-pub fn apply_patch(patch_type: PatchType, body: &[u8], target: &mut Value) -> Result<(), ApiError> {
-    match patch_type {
+fn unsupported(media: &str, strategic: bool) -> ApiError {
+    let mut accepted = vec!["application/json-patch+json", "application/merge-patch+json"];
+    if strategic {
+        accepted.push("application/strategic-merge-patch+json");
+    }
+    accepted.push("application/apply-patch+yaml");
+    ApiError {
+        code: 415,
+        reason: "UnsupportedMediaType",
+        message: format!(
+            "the body of the request was in an unknown format - accepted media types include: {} (got {media:?})",
+            accepted.join(", ")
+        ),
+        details: None,
+        retry_after: None,
+    }
+}
+
+fn rejected(err: shared::patch::PatchError) -> ApiError {
+    ApiError {
+        code: 422,
+        reason: "Invalid",
+        message: format!("the server rejected our request due to an error in our request: {err}"),
+        details: None,
+        retry_after: None,
+    }
+}
+
+/// Decodes and applies a JSON, merge or strategic merge patch to `target`.
+pub fn apply_patch(
+    patch_type: PatchType,
+    body: &[u8],
+    target: &mut Value,
+    schema: Option<&shared::schema::TypeSchema>,
+) -> Result<(), ApiError> {
+    let patch: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    let patched = match patch_type {
         PatchType::Json => {
-            let operations: json_patch::Patch = serde_json::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            json_patch::patch(target, &operations.0).map_err(|e| ApiError {
-                code: 422,
-                reason: "Invalid",
-                message: format!("the server rejected our request due to an error in our request: {e}"),
-                details: None,
-                retry_after: None,
-            })
+            if !patch.is_array() {
+                return Err(ApiError::bad_request(
+                    "error decoding patch: a JSON patch must be a list of operations",
+                ));
+            }
+            shared::patch::json_patch(target, &patch).map_err(rejected)?
         }
         PatchType::Merge => {
-            let patch: Value = serde_json::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             if !patch.is_object() {
                 return Err(ApiError::bad_request(
                     "error decoding patch: a merge patch must be a JSON object",
                 ));
             }
-            json_patch::merge(target, &patch);
-            Ok(())
+            shared::patch::merge_patch(target, &patch).map_err(rejected)?
         }
-    }
+        PatchType::Strategic => shared::patch::strategic_merge_patch(target, &patch, schema).map_err(rejected)?,
+        PatchType::Apply => return Err(unsupported("application/apply-patch+yaml", true)),
+    };
+    *target = patched;
+    Ok(())
 }
 
 /// Patches an object.
@@ -84,6 +115,10 @@ pub fn patch(
     subresource: Subresource,
     opts: &WriteOptions,
 ) -> Result<Written, ApiError> {
+    if patch_type == PatchType::Strategic && info.is_custom() {
+        return Err(unsupported("application/strategic-merge-patch+json", false));
+    }
+    let schema = info.type_schema(version);
     let key = object_key(info, namespace, name);
     loop {
         let current = state
@@ -92,7 +127,7 @@ pub fn patch(
             .ok_or_else(|| ApiError::not_found(&info.group, &info.plural, name))?;
         let current_rv = meta::resource_version(&current);
         let mut patched = to_request_version(info, version, &current);
-        apply_patch(patch_type, body, &mut patched)?;
+        apply_patch(patch_type, body, &mut patched, schema.as_ref())?;
         if !patched.is_object() {
             return Err(ApiError::bad_request(
                 "the patch turned the object into something that is not an object",
@@ -105,7 +140,7 @@ pub fn patch(
         if !pinned.is_empty() && pinned != current_rv.to_string() {
             return Err(ApiError::conflict_modified(&info.group, &info.plural, name));
         }
-        let change = finish_update(state, info, &current, patched, subresource, opts)?;
+        let change = finish_update(state, info, &current, patched, subresource, opts, true)?;
         match write_change(state, info, key.clone(), current_rv, change, opts.dry_run) {
             Ok(mut written) => {
                 written.warnings.extend(warnings);
@@ -123,19 +158,36 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn json_and_merge_patches_follow_their_rfcs() {
+    fn json_merge_and_strategic_patches_apply() {
         let mut doc = json!({"a": {"b": 1, "c": [1, 2]}, "d": "x"});
         apply_patch(
             PatchType::Json,
             br#"[{"op":"replace","path":"/a/b","value":2},{"op":"add","path":"/a/c/-","value":3}]"#,
             &mut doc,
+            None,
         )
         .unwrap();
         assert_eq!(doc, json!({"a": {"b": 2, "c": [1, 2, 3]}, "d": "x"}));
-        apply_patch(PatchType::Merge, br#"{"a":{"c":null},"d":"y"}"#, &mut doc).unwrap();
+        apply_patch(PatchType::Merge, br#"{"a":{"c":null},"d":"y"}"#, &mut doc, None).unwrap();
         assert_eq!(doc, json!({"a": {"b": 2}, "d": "y"}));
-        let err = apply_patch(PatchType::Json, br#"[{"op":"test","path":"/d","value":"z"}]"#, &mut doc).unwrap_err();
+        let err = apply_patch(
+            PatchType::Json,
+            br#"[{"op":"test","path":"/d","value":"z"}]"#,
+            &mut doc,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(err.code, 422);
+        let schema = shared::schema::builtin("apps", "v1", "Deployment");
+        let mut deployment = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]}}}});
+        let patch = br#"{"spec":{"template":{"spec":{"containers":[{"name":"b","image":"b:2"}]}}}}"#;
+        apply_patch(PatchType::Strategic, patch, &mut deployment, schema).unwrap();
+        assert_eq!(
+            deployment["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:2"}]),
+            "containers merge by name"
+        );
     }
 
     #[test]
@@ -145,5 +197,9 @@ mod tests {
             PatchType::Merge
         );
         assert_eq!(PatchType::from_content_type("text/plain").unwrap_err().code, 415);
+        assert_eq!(
+            PatchType::from_content_type("application/apply-patch+yaml").unwrap(),
+            PatchType::Apply
+        );
     }
 }

@@ -56,7 +56,7 @@ pub fn update(
         if pinned.is_some_and(|rv| rv != current_rv) {
             return Err(ApiError::conflict_modified(&info.group, &info.plural, name));
         }
-        let change = finish_update(state, info, &current, body.clone(), subresource, opts)?;
+        let change = finish_update(state, info, &current, body.clone(), subresource, opts, true)?;
         match write_change(state, info, key.clone(), current_rv, change, opts.dry_run) {
             Ok(mut written) => {
                 written.warnings.extend(warnings);
@@ -115,7 +115,8 @@ pub enum Change {
     Unchanged,
 }
 
-/// Applies the update rules to a proposed new state of `old`.
+/// Applies the update rules to a proposed new state of `old`; `record` adds the writer's managed
+/// fields (applies bring their own).
 pub fn finish_update(
     state: &ApiState,
     info: &ResourceInfo,
@@ -123,6 +124,7 @@ pub fn finish_update(
     proposed: Value,
     subresource: Subresource,
     opts: &WriteOptions,
+    record: bool,
 ) -> Result<Change, ApiError> {
     let name = meta::meta_str(old, "name").to_string();
     let has_status = info.versions.iter().any(|v| v.status);
@@ -161,6 +163,9 @@ pub fn finish_update(
     keep_server_metadata(old, &mut new);
     check_finalizers(info, old, &new, &name)?;
     kinds::default_update(state, info, old, &mut new);
+    if record {
+        super::apply::record(info, Some(old), &mut new, opts, subresource)?;
+    }
     if info.generation || info.is_custom() {
         let changed = spec_changed(old, &new) || (!has_status && old.get("status") != new.get("status"));
         if changed {
@@ -188,7 +193,8 @@ pub fn finish_update(
 
 /// Copies the fields clients cannot change (uid, creation and deletion timestamps, generation).
 fn keep_server_metadata(old: &Value, new: &mut Value) {
-    let old_meta = meta::metadata(old).cloned().unwrap_or_default();
+    let empty = serde_json::Map::new();
+    let old_meta = meta::metadata(old).unwrap_or(&empty);
     let metadata = meta::metadata_mut(new);
     for field in [
         "uid",
@@ -236,14 +242,27 @@ fn check_finalizers(info: &ResourceInfo, old: &Value, new: &Value, name: &str) -
 }
 
 fn same_ignoring_version(old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.shift_remove("resourceVersion");
-        }
-        v
+    let (Some(old), Some(new)) = (old.as_object(), new.as_object()) else {
+        return old == new;
     };
-    strip(old) == strip(new)
+    if old.len() != new.len() {
+        return false;
+    }
+    old.iter().all(|(key, before)| {
+        let Some(after) = new.get(key) else { return false };
+        if key != "metadata" {
+            return before == after;
+        }
+        let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else {
+            return before == after;
+        };
+        let relevant = |m: &serde_json::Map<String, Value>| m.keys().filter(|k| *k != "resourceVersion").count();
+        relevant(before) == relevant(after)
+            && before
+                .iter()
+                .filter(|(k, _)| *k != "resourceVersion")
+                .all(|(k, v)| after.get(k) == Some(v))
+    })
 }
 
 /// Commits a [`Change`] against the version that was read.

@@ -153,6 +153,7 @@ impl Spec {
                 schema: None,
                 columns: Vec::new(),
                 deprecation_warning: None,
+                type_schema: None,
             }],
             storage_version: self.version.to_string(),
             kind: self.kind.to_string(),

@@ -72,6 +72,9 @@ pub struct VersionInfo {
     pub columns: Vec<PrinterColumn>,
     /// Whether this version is deprecated (a `Warning` header is sent on use).
     pub deprecation_warning: Option<String>,
+    /// Merge semantics of a custom resource version (list types, map types) for server-side apply;
+    /// built-ins take theirs from `shared::schema::builtin`.
+    pub type_schema: Option<shared::schema::TypeSchema>,
 }
 
 /// Default deletion propagation when a request gives none.
@@ -155,6 +158,14 @@ impl ResourceInfo {
     /// The preferred (first) version.
     pub fn preferred(&self) -> &VersionInfo {
         &self.versions[0]
+    }
+
+    /// The merge semantics (list and map types, patch strategies) of a version of this resource.
+    pub fn type_schema(&self, version: &str) -> Option<shared::schema::TypeSchema> {
+        if self.is_custom() {
+            return self.version(version).and_then(|v| v.type_schema.clone());
+        }
+        shared::schema::builtin(&self.group, version, &self.kind).cloned()
     }
 
     /// True when custom (defined by a CRD).

@@ -2,6 +2,7 @@
 //! column definitions and one row of cells per object, from the built-in printers ([`printers`]),
 //! a CRD's `additionalPrinterColumns` (JSONPath cells), or the default Name / Created At.
 
+mod cells;
 mod jsonpath;
 mod printers;
 
