@@ -6,18 +6,17 @@
 //! - deploy them again unchanged versus the same `kubectl apply` again;
 //! - diff unchanged versus `kubectl diff --server-side -f`.
 //!
-//! The objects are what a Flux benchmark app is (a Namespace per group, then per app a
-//! ServiceAccount, a ConfigMap, a Service and a Deployment with 0 replicas), all labelled with
-//! the discriminator as a render would. Targets: 3x faster than kubectl for each.
+//! Ours is the `kubectl-kluctl` binary (built next to `kluctl-bench`) on a project holding the
+//! same YAML (`.kluctl.yaml` with the discriminator, the objects in one file), so rendering,
+//! process start and discovery are counted as they are for kubectl. The objects are what a Flux
+//! benchmark app is (a Namespace per group, then per app a ServiceAccount, a ConfigMap, a
+//! Service and a Deployment with 0 replicas). Targets: 3x faster than kubectl for each.
 
 use super::{BenchConfig, Better, Row, millis};
 use crate::apiserver::{ServerOptions, TestServer};
 use anyhow::Context as _;
 use serde_json::{Value, json};
-use shared::cluster::{ConnectOptions, DeployItem, NoProgress, connect};
-use shared::commands::{self, DeployCommandOptions, Session, Target};
-use shared::result::{CommandInfo, ResultOptions};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -29,9 +28,15 @@ pub fn deploy(config: &BenchConfig) -> anyhow::Result<Vec<Row>> {
     let total = if config.quick { 100 } else { 1000 };
     let objects = rendered_objects(total);
     let dir = tempfile::tempdir()?;
-    let yaml = dir.path().join("rendered.yaml");
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project)?;
+    let yaml = project.join("objects.yaml");
     std::fs::write(&yaml, shared::yaml::to_yaml_stream(objects.iter()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    std::fs::write(
+        project.join(".kluctl.yaml"),
+        format!("discriminator: {DISCRIMINATOR}\n"),
+    )?;
+    let plugin = plugin_binary()?;
     let reps = config.repetitions.max(1);
 
     let mut ours = Samples::default();
@@ -39,18 +44,26 @@ pub fn deploy(config: &BenchConfig) -> anyhow::Result<Vec<Row>> {
     for _ in 0..reps + 1 {
         // Ours and kubectl each on a fresh server; the first round warms up and is dropped.
         let server = start_server()?;
+        let kubeconfig = server.kubeconfig_path();
+        let deploy = ["deploy", "--yes", "-o", "json"];
         let t = Instant::now();
-        let result = runtime.block_on(run_ours(&server, &objects, false))?;
+        let result = run_ours(&plugin, kubeconfig, &project, &deploy, 0)?;
         ours.initial.push(t.elapsed());
-        anyhow::ensure!(result.errors.is_empty(), "our deploy failed: {:?}", result.errors);
+        anyhow::ensure!(
+            result["summary"]["newObjects"] == json!(total),
+            "our deploy did not create every object: {}",
+            result["summary"]
+        );
         let t = Instant::now();
-        let result = runtime.block_on(run_ours(&server, &objects, false))?;
+        let result = run_ours(&plugin, kubeconfig, &project, &deploy, 0)?;
         ours.again.push(t.elapsed());
-        anyhow::ensure!(!result.has_changes(), "our re-deploy found changes");
+        anyhow::ensure!(
+            result["summary"]["changedObjects"] == json!(0),
+            "our re-deploy found changes"
+        );
         let t = Instant::now();
-        let result = runtime.block_on(run_ours(&server, &objects, true))?;
+        run_ours(&plugin, kubeconfig, &project, &["diff", "-o", "json"], 0)?;
         ours.diff.push(t.elapsed());
-        anyhow::ensure!(!result.has_changes(), "our diff found changes");
         drop(server);
 
         let server = start_server()?;
@@ -135,27 +148,35 @@ fn kubectl(kubeconfig: &Path, home: &Path, args: &[&str], file: &Path, ok: &[i32
     Ok(())
 }
 
-/// One run of ours: connect from the kubeconfig, then `deploy --yes` or `diff`.
-async fn run_ours(server: &TestServer, objects: &[Value], diff: bool) -> anyhow::Result<shared::result::CommandResult> {
-    let client = connect(&ConnectOptions::from_kubeconfig(server.kubeconfig_path())).await?;
-    let target = Target {
-        name: Some(DISCRIMINATOR.to_string()),
-        discriminator: Some(DISCRIMINATOR.to_string()),
-        items: vec![DeployItem::new("bench", objects.to_vec())],
-        ..Default::default()
-    };
-    let session = Session {
-        client: &client,
-        info: CommandInfo::new(if diff { "diff" } else { "deploy" }),
-        result_options: ResultOptions::default(),
-        progress: &NoProgress,
-    };
-    let options = DeployCommandOptions::default();
-    Ok(if diff {
-        commands::diff(&session, &target, &options.deploy).await?
-    } else {
-        commands::deploy(&session, &target, &options).await?
-    })
+/// The plugin binary, built next to this one (`scripts/bench` builds both).
+fn plugin_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe
+        .parent()
+        .map(|dir| dir.join("kubectl-kluctl"))
+        .filter(|p| p.is_file())
+        .context("kubectl-kluctl is not built next to kluctl-bench (run scripts/bench)")?;
+    Ok(path)
+}
+
+/// One run of ours on the project: the result document, after checking the exit code.
+fn run_ours(plugin: &Path, kubeconfig: &Path, project: &Path, args: &[&str], code: i32) -> anyhow::Result<Value> {
+    let output = Command::new(plugin)
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--project-dir")
+        .arg(project)
+        .output()
+        .context("failed to run kubectl-kluctl")?;
+    anyhow::ensure!(
+        output.status.code() == Some(code),
+        "kubectl-kluctl {} exited {:?}: {}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).context("kubectl-kluctl printed no JSON result")
 }
 
 /// `total` objects: 8 Namespaces, then apps of 4 objects spread over them.

@@ -30,13 +30,16 @@ fn stage(object: &Value) -> u8 {
 impl Run<'_> {
     pub(super) async fn item(&self, index: usize, segment: usize, item: &DeployItem) {
         let d = self.deployer;
-        d.progress.event(ProgressEvent::ItemStarted(&item.name));
-        let errors_before = d.result.error_count();
         self.process_item(index, segment, item).await;
-        d.progress.event(ProgressEvent::ItemFinished {
-            item: &item.name,
-            ok: d.result.error_count() == errors_before,
-        });
+        if item.has_work() {
+            // Other items run at the same time: look at this item's objects only.
+            let ok = item
+                .objects
+                .iter()
+                .filter_map(ObjectRef::from_object)
+                .all(|r| !d.result.has_error(&r));
+            d.progress.event(ProgressEvent::ItemFinished { item: &item.name, ok });
+        }
     }
 
     async fn process_item(&self, _index: usize, segment: usize, item: &DeployItem) {

@@ -78,6 +78,11 @@ pub struct DeployItem {
 }
 
 impl DeployItem {
+    /// Whether the item does anything besides being a barrier.
+    pub fn has_work(&self) -> bool {
+        !self.objects.is_empty() || !self.delete_objects.is_empty() || !self.wait_readiness_objects.is_empty()
+    }
+
     /// An item with default rules and no barrier or waits.
     pub fn new(name: impl Into<String>, objects: Vec<Value>) -> Self {
         DeployItem {
@@ -169,6 +174,10 @@ impl Deployer<'_> {
             }
             started = index + 1;
             let run = &run;
+            // Reported when scheduled, so progress reads in declaration order.
+            if item.has_work() {
+                self.progress.event(ProgressEvent::ItemStarted(&item.name));
+            }
             running.push(async move {
                 run.item(index, segments[index], item).await;
                 run.gates.close(|i| i == index, "was not applied");
