@@ -18,6 +18,9 @@ Examples:
   # Only the names, without the diffs, and ignore changes of kluctl's tag labels
   kubectl kluctl diff -t prod --short-output --ignore-tags
 
+  # One line per object that would change, for a change ticket
+  kubectl kluctl diff -t prod --names-only
+
   # In CI: fail the step on errors, not on changes
   kubectl kluctl diff -t prod -o yaml=diff.yaml || [ $? -eq 1 ]";
 
@@ -46,6 +49,9 @@ pub struct Args {
     obfuscate: ObfuscateFlags,
     #[command(flatten)]
     short: ShortOutputFlags,
+    /// One `<status> <object>` line per new, changed or orphan object (for change tickets and scripts)
+    #[arg(long, help_heading = "Misc")]
+    names_only: bool,
     #[command(flatten)]
     output: OutputFlags,
 }
@@ -76,7 +82,12 @@ impl Args {
         .await
         .map_err(|e| Exit::DiffFailure.with_error(e))?;
         ctx.console
-            .emit(&outputs, &ResultReport::new(&result).short(self.short.short_output))
+            .emit(
+                &outputs,
+                &ResultReport::new(&result)
+                    .short(self.short.short_output)
+                    .names_only(self.names_only),
+            )
             .map_err(|e| Exit::DiffFailure.with_error(e))?;
         diff_exit(&result)
     }

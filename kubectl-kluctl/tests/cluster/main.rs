@@ -9,6 +9,7 @@ mod connect;
 mod deploy;
 mod faults;
 mod order;
+mod pipeline;
 mod readiness;
 mod secrets;
 mod util;

@@ -239,7 +239,9 @@ impl Run<'_> {
             (Some((_, resource)), Some(key @ GateKey::Crd(..))) if !d.options.apply.dry_run => {
                 // Custom resources need the CRD established and in discovery.
                 let state = if self.wait_ready(r.clone(), resource.clone()).await {
-                    match d.client.refresh_discovery(0).await {
+                    // Fetch discovery again now, so the custom resources find their kind.
+                    let seen = d.client.discovery().await.map(|d| d.generation()).unwrap_or(0);
+                    match d.client.refresh_discovery(seen).await {
                         Ok(_) => GateState::Open,
                         Err(e) => GateState::Failed(format!("is established, but discovery failed: {e}")),
                     }
