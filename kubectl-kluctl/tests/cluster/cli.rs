@@ -359,3 +359,91 @@ fn prune_delete_and_validate_through_the_binary() {
     assert_eq!(code(&validate), 1);
     assert!(stdout(&validate).contains("object not found"), "{}", stdout(&validate));
 }
+
+/// Runs the plugin in-process with a terminal on stdin that answers `answer`.
+fn run_interactive(env: &Env, args: &[&str], answer: &str) -> (anyhow::Result<std::process::ExitCode>, String, String) {
+    use kubectl_kluctl::io::{Env as ProcessEnv, Tty};
+    let process_env = ProcessEnv::empty().with("HOME", env.home.path().to_str().unwrap());
+    let (mut io, captured) = kubectl_kluctl::Io::captured(process_env, answer);
+    io.tty = Tty {
+        stdin: true,
+        stdout: false,
+        stderr: false,
+    };
+    let kubeconfig = env.server.kubeconfig_path().to_str().unwrap().to_string();
+    let argv: Vec<&str> = ["kubectl-kluctl"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["--kubeconfig", &kubeconfig])
+        .collect();
+    let result = kubectl_kluctl::run(argv, io);
+    (result, captured.stdout(), captured.stderr())
+}
+
+#[test]
+fn deploy_shows_the_diff_and_proceeds_only_on_yes() {
+    let env = Env::start();
+    let dir = workspace().join("examples/hello");
+    let args = ["deploy", "--project-dir", dir.to_str().unwrap(), "-t", "dev"];
+
+    let (result, stdout, stderr) = run_interactive(&env, &args, "n\n");
+    let error = result.unwrap_err();
+    assert_eq!(kubectl_kluctl::exit_for_error(&error).code(), 1);
+    assert!(
+        stderr.contains("New objects:\n  Namespace/hello-dev"),
+        "pass 1 shows the diff: {stderr}"
+    );
+    assert!(
+        stderr.contains("The diff succeeded, do you want to proceed? [y/N]"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        env.server
+            .get_object(&Gvr::core("namespaces"), None, "hello-dev")
+            .is_none()
+    );
+
+    let (result, stdout, _) = run_interactive(&env, &args, "y\n");
+    assert_eq!(result.unwrap(), std::process::ExitCode::SUCCESS);
+    assert!(stdout.contains("New objects:"), "{stdout}");
+    assert!(
+        env.server
+            .get_object(&Gvr::core("namespaces"), None, "hello-dev")
+            .is_some()
+    );
+}
+
+#[test]
+fn kubeconfig_files_from_the_environment_are_merged() {
+    let env = Env::start();
+    let dir = workspace().join("examples/hello");
+    let work = tempfile::tempdir().unwrap();
+    // The first file sets the current context; the second one defines it.
+    let first = work.path().join("first");
+    std::fs::write(&first, "apiVersion: v1\nkind: Config\ncurrent-context: test\n").unwrap();
+    let list = format!(
+        "{}:{}:{}",
+        work.path().join("missing").display(),
+        first.display(),
+        env.server.kubeconfig_path().display()
+    );
+    let out = Command::new(binary())
+        .args([
+            "diff",
+            "--project-dir",
+            dir.to_str().unwrap(),
+            "-t",
+            "dev",
+            "-o",
+            "yaml",
+        ])
+        .env_clear()
+        .env("HOME", env.home.path())
+        .env("KUBECONFIG", &list)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(yaml(&out)["summary"]["newObjects"], 5);
+}

@@ -86,3 +86,21 @@ async fn replace_on_error_and_force_replace_on_error() {
     let live = cluster.get(&deployments, Some("default"), "immutable").unwrap();
     assert_eq!(live["spec"]["selector"]["matchLabels"]["app"], "two");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_requests_lower_the_concurrency_and_every_object_still_goes_out() {
+    let spec: FaultSpec = "seed=3;patch:configmaps=0.25:429@1".parse().unwrap();
+    let cluster = Cluster::start(ServerOptions::default().faults(spec)).await;
+    let objects: Vec<serde_json::Value> = (0..24)
+        .map(|i| config_map("default", &format!("throttled-{i}"), json!({})))
+        .collect();
+    let result = cluster.deploy(&target("throttled", vec![item("x", objects)])).await;
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert_eq!(result.summary.new_objects, 24);
+    assert!(cluster.server.injected_faults()[0] > 0);
+    assert!(
+        cluster.client.limiter().limit() < shared::cluster::DEFAULT_CONCURRENCY,
+        "the limit went down: {}",
+        cluster.client.limiter().limit()
+    );
+}

@@ -151,3 +151,61 @@ async fn excluded_items_are_never_orphans() {
     assert_eq!(refs(&result, |o| o.deleted), vec!["default/ConfigMap/a-old"]);
     assert!(cluster.get(&Gvr::core("configmaps"), Some("default"), "b").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ignore_flags_hide_label_and_annotation_changes() {
+    let cluster = Cluster::with_controllers().await;
+    let dir = tempfile::tempdir().unwrap();
+    let labelled = |value: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: l\n  namespace: default\n  labels:\n    team: {value}\n  annotations:\n    note: {value}\ndata:\n  k: v\n"
+        )
+    };
+    write(
+        dir.path(),
+        &[(".kluctl.yaml", "discriminator: flags\n"), ("l.yaml", &labelled("a"))],
+    );
+    let target = render(&cluster, dir.path(), &[]).await;
+    assert!(cluster.deploy(&target).await.errors.is_empty());
+    write(dir.path(), &[("l.yaml", &labelled("b"))]);
+    let flagged = |labels: bool, annotations: bool| RenderRequest {
+        project: shared::project::ProjectOptions {
+            project_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        },
+        ignore: shared::diff::IgnoreFlags {
+            labels,
+            annotations,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let paths = |result: &shared::result::CommandResult| -> Vec<String> {
+        result
+            .objects
+            .iter()
+            .flat_map(|o| o.changes.iter().map(|c| c.json_path.clone()))
+            .collect()
+    };
+    let all = render_target(&cluster.client, &flagged(false, false))
+        .await
+        .unwrap()
+        .target;
+    assert_eq!(
+        paths(&cluster.diff(&all).await),
+        vec!["metadata.annotations.note", "metadata.labels.team"]
+    );
+    let no_labels = render_target(&cluster.client, &flagged(true, false))
+        .await
+        .unwrap()
+        .target;
+    assert_eq!(
+        paths(&cluster.diff(&no_labels).await),
+        vec!["metadata.annotations.note"]
+    );
+    let neither = render_target(&cluster.client, &flagged(true, true))
+        .await
+        .unwrap()
+        .target;
+    assert!(!cluster.diff(&neither).await.has_changes());
+}
