@@ -83,7 +83,7 @@ pub(crate) async fn run_delete_flow(ctx: &Context, target: &TargetFlags, flow: D
     let mut info = prepared.info.clone();
     info.dry_run = flow.dry_run;
     info.no_wait = flow.wait.no_wait;
-    let view = ProgressView::new(&ctx.console, flow.command, 0);
+    let view = ProgressView::new(&ctx.console, flow.command, None);
     let session = prepared.session(info, ResultOptions::default(), &view);
     let plan = if flow.command == "prune" {
         commands::plan_prune(&session, &prepared.rendered.target).await?

@@ -94,7 +94,7 @@ impl Args {
                 reveal_secrets: self.obfuscate.no_obfuscate,
             };
             if ask {
-                let view = ProgressView::new(&ctx.console, "diff", prepared.object_count());
+                let view = ProgressView::new(&ctx.console, "diff", Some(prepared.object_count()));
                 let mut diff_info = info.clone();
                 diff_info.command = "diff".to_string();
                 diff_info.dry_run = true;
@@ -111,7 +111,7 @@ impl Args {
                     anyhow::bail!("deploy aborted: not confirmed");
                 }
             }
-            let view = ProgressView::new(&ctx.console, "deploy", prepared.object_count());
+            let view = ProgressView::new(&ctx.console, "deploy", Some(prepared.object_count()));
             let session = prepared.session(info, result_options, &view);
             let result = commands::deploy(&session, &prepared.rendered.target, &options).await?;
             view.finish(&result);
@@ -315,11 +315,17 @@ pub(crate) struct ProgressView {
 }
 
 impl ProgressView {
-    pub fn new(console: &Console, label: &str, objects: u64) -> Self {
+    /// A bar over `objects` (or a spinner when the count is not known up front).
+    pub fn new(console: &Console, label: &str, objects: Option<u64>) -> Self {
         ProgressView {
-            progress: console.progress(label, Some(objects)),
+            progress: console.progress(label, objects),
             terminal: console.tty().stderr,
         }
+    }
+
+    /// Ends the bar with a summary line.
+    pub fn finish_with(self, summary: &str) {
+        self.progress.finish(summary);
     }
 
     /// Ends the bar with the counts of the result.

@@ -69,7 +69,7 @@ impl Args {
             let prepared = self.target.prepare(ctx, "diff", ignore_flags(&self.ignore)).await?;
             let mut info = prepared.info.clone();
             fill_deploy_info(&mut info, &options);
-            let view = ProgressView::new(&ctx.console, "diff", prepared.object_count());
+            let view = ProgressView::new(&ctx.console, "diff", Some(prepared.object_count()));
             let result_options = ResultOptions {
                 keep_objects: false,
                 reveal_secrets: self.obfuscate.no_obfuscate,

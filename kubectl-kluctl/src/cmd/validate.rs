@@ -60,10 +60,15 @@ impl Args {
         let timeout = self.target.project.timeout;
         let result = within(timeout, async {
             let prepared = self.target.prepare(ctx, "validate", IgnoreFlags::default()).await?;
-            let view = ProgressView::new(&ctx.console, "validate", 0);
+            let view = ProgressView::new(&ctx.console, "validate", None);
             let session = prepared.session(prepared.info.clone(), ResultOptions::default(), &view);
             let result = commands::validate(&session, &prepared.rendered.target, &options).await?;
-            drop(view);
+            view.finish_with(&format!(
+                "{}, {} errors, {} warnings",
+                if result.ready { "ready" } else { "not ready" },
+                result.errors.len(),
+                result.warnings.len()
+            ));
             Ok(result)
         })
         .await?;
