@@ -89,3 +89,58 @@ async fn discovery_is_fetched_once_and_refreshed_only_for_unknown_kinds() {
     assert!(err.to_string().contains("is its CRD installed?"), "{err}");
     assert_eq!(cluster.client.discovery().await.unwrap().generation(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_limited_to_one_namespace_deploys_and_prunes_there() {
+    let cluster = Cluster::start(ServerOptions::default().rbac()).await;
+    cluster.create(namespace("team"));
+    cluster.create(
+        serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "deployer", "namespace": "team"},
+        "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]}),
+    );
+    cluster.create(
+        serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "deployer", "namespace": "team"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+        "subjects": [{"kind": "User", "name": "alice"}]}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("alice");
+    cluster.server.write_kubeconfig_for("alice", &[], &kubeconfig).unwrap();
+    let alice = Cluster {
+        client: connect(&ConnectOptions::from_kubeconfig(&kubeconfig)).await.unwrap(),
+        server: cluster.server,
+    };
+    let cms = |names: &[&str]| {
+        target(
+            "team",
+            vec![item(
+                "x",
+                names
+                    .iter()
+                    .map(|n| config_map("team", n, serde_json::json!({})))
+                    .collect(),
+            )],
+        )
+    };
+    let result = alice.deploy(&cms(&["one", "two"])).await;
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    let warnings = messages(&result.warnings);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("no permission to list") && w.contains("configmaps") && w.contains("per namespace")),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        warnings.len(),
+        3,
+        "cluster id, and denials summarised in two lines: {warnings:?}"
+    );
+
+    let session = alice.session("prune");
+    let plan = shared::commands::plan_prune(&session, &cms(&["one"])).await.unwrap();
+    let planned: Vec<String> = plan.objects.iter().map(|r| r.to_string()).collect();
+    assert_eq!(planned, vec!["team/ConfigMap/two"]);
+}

@@ -86,23 +86,46 @@ impl RemoteObjects {
 
         let listed = async {
             let Some(d) = discriminator.filter(|d| !d.is_empty()) else {
-                return Vec::new();
+                return Vec::<Value>::new();
             };
             let selector = format!("{DISCRIMINATOR_LABEL}={d}");
             let lists = discovery
                 .listable()
                 .map(|resource| list_with_fallback(client, resource, &selector, &rendered_namespaces, result));
-            join_all(lists).await.into_iter().flatten().collect()
+            let listings = join_all(lists).await;
+            warn_denied(&listings, result);
+            listings.into_iter().flat_map(|l| l.objects).collect()
         };
         let (namespace_list, listed) = futures::join!(list_namespaces, listed);
-        let namespace_list = namespace_list.map_err(|e| ClusterError::ListRemote {
-            message: format!("failed to list namespaces: {e}"),
-        })?;
-        remote.namespaces = namespace_list
-            .iter()
-            .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
-            .map(str::to_string)
-            .collect();
+        remote.namespaces = match namespace_list {
+            Ok(list) => list
+                .iter()
+                .filter_map(|n| n.pointer("/metadata/name").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect(),
+            // A namespace-scoped user (the agent) may not list namespaces: ask for the ones the
+            // render uses, and take those it may not read either as existing.
+            Err(e) if e.is_forbidden() => {
+                let gets = rendered_namespaces
+                    .iter()
+                    .map(|ns| client.get_object(&namespaces, None, ns));
+                let mut found = HashSet::new();
+                for (ns, got) in rendered_namespaces.iter().zip(join_all(gets).await) {
+                    match got {
+                        Ok(None) => {}
+                        Ok(Some(_)) | Err(_) => {
+                            found.insert(ns.clone());
+                        }
+                    }
+                }
+                found
+            }
+            Err(e) => {
+                return Err(ClusterError::ListRemote {
+                    message: format!("failed to list namespaces: {e}"),
+                });
+            }
+        };
         for object in listed {
             if let Some(key) = remote.key(&object) {
                 remote.by_discriminator.insert(key.clone());
@@ -228,6 +251,16 @@ impl RemoteObjects {
     }
 }
 
+/// How listing one resource went, besides the objects.
+#[derive(Default)]
+struct Listing {
+    objects: Vec<Value>,
+    /// Denied cluster-wide, listed per namespace instead.
+    per_namespace: Option<String>,
+    /// Denied entirely.
+    denied: Option<String>,
+}
+
 /// Lists one resource by selector; on 403 per namespace of the render.
 async fn list_with_fallback(
     client: &ClusterClient,
@@ -235,49 +268,70 @@ async fn list_with_fallback(
     selector: &str,
     namespaces: &BTreeSet<String>,
     result: &ResultBuilder,
-) -> Vec<Value> {
+) -> Listing {
     match client.list_objects(resource, None, Some(selector)).await {
-        Ok(objects) => objects,
+        Ok(objects) => Listing {
+            objects,
+            ..Default::default()
+        },
         Err(e) if e.is_forbidden() && resource.namespaced => {
             let lists = namespaces
                 .iter()
                 .map(|ns| client.list_objects(resource, Some(ns), Some(selector)));
-            let mut out = Vec::new();
+            let mut listing = Listing::default();
             let mut denied = Vec::new();
             for (ns, listed) in namespaces.iter().zip(join_all(lists).await) {
                 match listed {
-                    Ok(objects) => out.extend(objects),
+                    Ok(objects) => listing.objects.extend(objects),
                     Err(e) if e.is_forbidden() => denied.push(ns.as_str()),
                     Err(e) => result.add_warning(None, format!("failed to list {} in {ns}: {e}", resource.plural)),
                 }
             }
-            let mut message = format!(
-                "no permission to list {} cluster-wide, listed them per namespace of the target instead; orphans in other namespaces are not detected",
-                resource.plural
-            );
-            if !denied.is_empty() {
-                message.push_str(&format!(" (also denied in {})", denied.join(", ")));
+            if denied.len() == namespaces.len() {
+                listing.denied = Some(resource.plural.clone());
+            } else if denied.is_empty() {
+                listing.per_namespace = Some(resource.plural.clone());
+            } else {
+                listing.per_namespace = Some(format!("{} (denied in {})", resource.plural, denied.join(", ")));
             }
-            result.add_warning(None, message);
-            out
+            listing
         }
-        Err(e) if e.is_forbidden() => {
-            result.add_warning(
-                None,
-                format!(
-                    "no permission to list {}; orphans of this kind are not detected",
-                    resource.plural
-                ),
-            );
-            Vec::new()
-        }
+        Err(e) if e.is_forbidden() => Listing {
+            denied: Some(resource.plural.clone()),
+            ..Default::default()
+        },
         // Aggregated APIs that are down, or resources that refuse selectors: not fatal.
         Err(e) => {
             tracing::debug!("listing {} failed: {e}", resource.plural);
             if e.code().is_some_and(|c| c >= 500) || matches!(e, ApiError::Timeout(_) | ApiError::Transport(_)) {
                 result.add_warning(None, format!("failed to list {}: {e}", resource.plural));
             }
-            Vec::new()
+            Listing::default()
         }
+    }
+}
+
+/// One warning per kind of denial instead of one per resource (a namespaced user is denied
+/// every cluster-scoped list).
+fn warn_denied(listings: &[Listing], result: &ResultBuilder) {
+    let per_namespace: Vec<&str> = listings.iter().filter_map(|l| l.per_namespace.as_deref()).collect();
+    if !per_namespace.is_empty() {
+        result.add_warning(
+            None,
+            format!(
+                "no permission to list {} cluster-wide, listed them per namespace of the target instead; orphans in other namespaces are not detected",
+                per_namespace.join(", ")
+            ),
+        );
+    }
+    let denied: Vec<&str> = listings.iter().filter_map(|l| l.denied.as_deref()).collect();
+    if !denied.is_empty() {
+        result.add_warning(
+            None,
+            format!(
+                "no permission to list {}; orphans of these kinds are not detected",
+                denied.join(", ")
+            ),
+        );
     }
 }
