@@ -14,13 +14,17 @@
 //! - [`ops`]: get, list, server-side apply as field manager `kluctl`, replace, delete.
 //! - [`remote`]: the live objects of a target (list by discriminator, 403 fallback per
 //!   namespace, then the rendered objects not found that way) → [`RemoteObjects`].
-//! - [`apply`]: one object: dry-run or real apply, conflict resolution, replace-on-error.
+//! - [`ObjectApplier`] (`apply.rs`): one object: dry-run or real apply, conflict resolution,
+//!   replace-on-error.
 //! - [`delete`] and [`wait`]: deletes with background propagation and waiting until gone;
 //!   readiness waits with the pure rules of [`crate::deploy::readiness`].
 //! - [`deployer`]: items in declaration order, barriers, parallel items, hooks, `waitReadiness`,
 //!   `deleteObjects`, and Namespace-then-CRD-then-rest staging inside a target.
 //! - [`orphans`]: orphan detection and the execution of `prune` and `delete`.
 //! - [`progress`]: what a command reports while it runs (the CLI draws it).
+//! - `reader.rs`: the same connection and discovery for the render stage
+//!   ([`crate::vars::ClusterReader`] on [`ClusterClient`], [`crate::render::ResourceScopes`] on
+//!   [`Discovery`]).
 //!
 //! Pure decisions (readiness, hooks, orphans, conflicts, inclusion) live in
 //! [`crate::deploy`]; diffs in [`crate::diff`]. A failure on one object is recorded in the

@@ -7,6 +7,10 @@
 //! [`crate::result::CommandResult`] (or a [`crate::result::ValidateResult`]); errors on single
 //! objects are in it, and only what stops a command as a whole is an `Err`.
 //!
+//! [`render_target`] (`pipeline.rs`) turns a project on disk into that [`Target`] with the
+//! command's own connection: the target's context is read first ([`target_context`]), then the
+//! project is loaded and rendered completely before any command writes.
+//!
 //! Confirmation happens between two calls: `deploy` is [`diff`] (pass 1, printed and
 //! confirmed by the caller), then [`deploy`] (pass 2); `prune` and `delete` are
 //! [`plan_prune`] / [`plan_delete`] (the exact list, printed and confirmed), then
