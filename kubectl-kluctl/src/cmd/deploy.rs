@@ -3,7 +3,7 @@
 //!
 //! Also home of what the cluster commands (`diff`, `deploy`, `prune`, `delete`, `validate`)
 //! share: [`TargetFlags`] (project, target, inclusion, images, discriminator), connecting and
-//! rendering ([`TargetFlags::prepare`]), and drawing the engine's progress ([`ProgressView`]).
+//! rendering (`TargetFlags::prepare`), and drawing the engine's progress (`ProgressView`).
 
 use crate::cli::flags::{
     ApplyFlags, DiffIgnoreFlags, DiscriminatorFlags, DryRunFlags, ImageFlags, InclusionFlags, ObfuscateFlags,
