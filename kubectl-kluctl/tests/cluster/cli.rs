@@ -291,6 +291,30 @@ fn exit_codes_and_confirmation_rules() {
     let deploy = env.run(&["deploy", "--project-dir", broken_dir, "-t", "dev", "--yes"]);
     assert_eq!(code(&deploy), 1);
     assert!(stderr(&deploy).contains("command failed with 1 error"));
+
+    // A render error anywhere means nothing is applied, not even the items that did render.
+    let unrenderable = work.path().join("unrenderable");
+    copy_dir(&project, &unrenderable);
+    std::fs::write(
+        unrenderable.join("app/configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: \"{{ namespace }}\"\ndata:\n  a: \"{{ no_such_var }}\"\n",
+    )
+    .unwrap();
+    // Let the simulated controllers settle, so any write below is ours.
+    std::thread::sleep(Duration::from_millis(500));
+    let rv = env.server.resource_version();
+    let deploy = env.run(&[
+        "deploy",
+        "--project-dir",
+        unrenderable.to_str().unwrap(),
+        "-t",
+        "dev",
+        "--yes",
+    ]);
+    assert_eq!(code(&deploy), 1);
+    assert!(stderr(&deploy).contains("app/configmap.yaml"), "{}", stderr(&deploy));
+    assert!(stderr(&deploy).contains("no_such_var"), "{}", stderr(&deploy));
+    assert_eq!(env.server.resource_version(), rv, "nothing was written");
 }
 
 #[test]
