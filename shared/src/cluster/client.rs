@@ -195,39 +195,52 @@ pub async fn connect(options: &ConnectOptions) -> Result<ClusterClient, ClusterE
             config.auth_info.impersonate_groups = Some(options.impersonate_groups.clone());
         }
     }
-    // Retries are ours (request.rs): they must feed the limiter and respect the deadline.
-    config.default_retry = false;
-    let server = config.cluster_url.to_string();
-    let default_namespace = config.default_namespace.clone();
-    let client = kube::Client::try_from(config).map_err(|e| ClusterError::SelectContext {
-        context: context.clone(),
-        message: e.to_string(),
-    })?;
-    let concurrency = if options.concurrency == 0 {
-        DEFAULT_CONCURRENCY
-    } else {
-        options.concurrency
-    };
-    let request_timeout = match options.request_timeout {
-        None => Some(DEFAULT_REQUEST_TIMEOUT),
-        Some(d) if d.is_zero() => None,
-        Some(d) => Some(d),
-    };
-    Ok(ClusterClient {
-        inner: Arc::new(Inner {
-            client,
-            limiter: Limiter::new(concurrency),
-            request_timeout,
-            context,
-            server,
-            default_namespace,
-            discovery: tokio::sync::RwLock::new(None),
-            discovery_refresh: tokio::sync::Mutex::new(0),
-        }),
-    })
+    ClusterClient::from_config(config, &context, options.concurrency, options.request_timeout)
 }
 
 impl ClusterClient {
+    /// A client from a ready kube-rs config (the agent's in-cluster config, with impersonation
+    /// already set); `context` names it in results and messages. `concurrency` 0 and
+    /// `request_timeout` `None` mean the defaults; a zero timeout means none.
+    pub fn from_config(
+        mut config: kube::Config,
+        context: &str,
+        concurrency: usize,
+        request_timeout: Option<Duration>,
+    ) -> Result<ClusterClient, ClusterError> {
+        crate::http::install_crypto_provider();
+        // Retries are ours (request.rs): they must feed the limiter and respect the deadline.
+        config.default_retry = false;
+        let server = config.cluster_url.to_string();
+        let default_namespace = config.default_namespace.clone();
+        let client = kube::Client::try_from(config).map_err(|e| ClusterError::SelectContext {
+            context: context.to_string(),
+            message: e.to_string(),
+        })?;
+        let concurrency = if concurrency == 0 {
+            DEFAULT_CONCURRENCY
+        } else {
+            concurrency
+        };
+        let request_timeout = match request_timeout {
+            None => Some(DEFAULT_REQUEST_TIMEOUT),
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+        };
+        Ok(ClusterClient {
+            inner: Arc::new(Inner {
+                client,
+                limiter: Limiter::new(concurrency),
+                request_timeout,
+                context: context.to_string(),
+                server,
+                default_namespace,
+                discovery: tokio::sync::RwLock::new(None),
+                discovery_refresh: tokio::sync::Mutex::new(0),
+            }),
+        })
+    }
+
     /// The kubeconfig context in use (what `target.context` becomes).
     pub fn context(&self) -> &str {
         &self.inner.context
