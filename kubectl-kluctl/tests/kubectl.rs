@@ -122,7 +122,6 @@ fn kubectl_completes_d_to_delete_deploy_diff() {
     assert_eq!(values, vec!["delete".to_string(), "deploy".to_string()]);
 }
 
-// Target names of the first command with `-t`.
 #[test]
 fn kubectl_completes_target_names_of_an_example_project() {
     let project = crate::util::example_project("simple");

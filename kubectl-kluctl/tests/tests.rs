@@ -8,4 +8,5 @@ mod docs;
 mod krew;
 mod kubectl;
 mod kustomize;
+mod render;
 mod util;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{PlainManifests, project};
+use common::project;
 use kluctl_e2e::apiserver::{ServerOptions, TestServer};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
@@ -48,6 +48,12 @@ async fn cluster_vars_and_namespaces_come_from_the_live_cluster() {
         ),
     ]);
     let reader = reader(&server).await;
+    assert!(reader.kube_version().is_some_and(|v| v.starts_with("v1.")));
+    assert!(
+        reader
+            .api_resources()
+            .contains(&("apps".to_string(), "v1".to_string(), "Deployment".to_string()))
+    );
     let options = ProjectOptions {
         project_dir: dir,
         ..Default::default()
@@ -58,7 +64,7 @@ async fn cluster_vars_and_namespaces_come_from_the_live_cluster() {
         &RenderOptions {
             output_dir: None,
             scopes: Some(&reader),
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{PlainManifests, block_on, project};
+use common::{block_on, project};
 use shared::project::{ProjectOptions, load};
 use shared::render::{RenderOptions, render};
 use shared::types::Located;
@@ -60,7 +60,7 @@ fn failure(case: &Case) -> Result<(Located, String, String), String> {
             let options = RenderOptions {
                 output_dir: Some(&out),
                 scopes: None,
-                builder: &PlainManifests,
+                builder: None,
             };
             match render(&project, &options) {
                 Ok(_) => return Err("rendered without error".into()),
@@ -140,7 +140,7 @@ fn the_include_chain_leads_from_the_failing_file_to_the_root() {
         &RenderOptions {
             output_dir: None,
             scopes: None,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap_err();
@@ -180,7 +180,7 @@ fn every_failing_file_of_a_render_is_reported() {
         &RenderOptions {
             output_dir: None,
             scopes: None,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap_err();
@@ -205,7 +205,7 @@ fn symlinks_out_of_the_project_are_refused() {
         &RenderOptions {
             output_dir: None,
             scopes: None,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap_err();
@@ -229,7 +229,7 @@ fn a_render_output_dir_with_foreign_content_is_refused_before_rendering() {
         &RenderOptions {
             output_dir: Some(&out),
             scopes: None,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap_err();

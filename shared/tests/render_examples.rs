@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{PlainManifests, block_on, example};
+use common::{block_on, example};
 use serde_json::{Value, json};
 use shared::project::{Inclusion, LoadedProject, ProjectOptions, load};
 use shared::render::{RenderError, RenderOptions, RenderedProject, render};
@@ -24,7 +24,7 @@ fn render_offline(project: &LoadedProject) -> Result<RenderedProject, RenderErro
         &RenderOptions {
             output_dir: None,
             scopes: None,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
 }
@@ -180,7 +180,7 @@ fn render_into_a_directory_replaces_the_previous_render_and_leaves_nothing_on_fa
     let options = RenderOptions {
         output_dir: Some(&out),
         scopes: None,
-        builder: &PlainManifests,
+        builder: None,
     };
     let rendered = render(&project, &options).unwrap();
     assert_eq!(rendered.tree.root(), out);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{PlainManifests, block_on, example};
+use common::{block_on, example};
 use shared::project::{Inclusion, ProjectOptions, load};
 use shared::render::{RenderOptions, render};
 
@@ -65,7 +65,7 @@ fn render_target(dir: &std::path::Path, target: &str) -> String {
         &RenderOptions {
             output_dir: None,
             scopes: None,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{PlainManifests, block_on, project};
+use common::{block_on, project};
 use serde_json::json;
 use shared::project::{LoadedProject, ProjectOptions, load};
 use shared::render::{RenderOptions, RenderedProject, ResourceScopes, render};
@@ -23,7 +23,7 @@ fn render_with(project: &LoadedProject, scopes: Option<&dyn ResourceScopes>) -> 
         &RenderOptions {
             output_dir: None,
             scopes,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap()
@@ -230,7 +230,7 @@ fn a_project_inside_a_git_repository_uses_the_repository_as_source_root() {
         &RenderOptions {
             output_dir: None,
             scopes: None,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap_err();
@@ -314,7 +314,7 @@ fn get_image_placeholders_resolve_from_command_line_target_and_vars() {
         &RenderOptions {
             output_dir: None,
             scopes: None,
-            builder: &PlainManifests,
+            builder: None,
         },
     )
     .unwrap_err();
@@ -323,5 +323,39 @@ fn get_image_placeholders_resolve_from_command_line_target_and_vars() {
     assert_eq!(
         l.message,
         "failed to find fixed image for unknown (object Pod/p, container x)"
+    );
+}
+
+#[test]
+fn kustomize_bases_rendered_by_only_render_items_and_generators_build_natively() {
+    let (_tmp, dir) = project(&[
+        (
+            "deployment.yaml",
+            "vars:\n  - values: {env: prod}\ndeployments:\n  - path: base\n    onlyRender: true\n  - path: overlay\n",
+        ),
+        ("base/kustomization.yaml", "resources: [cm.yaml]\n"),
+        (
+            "base/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-{{ env }}\ndata:\n  a: '1'\n",
+        ),
+        (
+            "overlay/kustomization.yaml",
+            "resources: [../base]\nnamePrefix: x-\nconfigMapGenerator:\n  - name: gen\n    literals: [env={{ env }}]\n",
+        ),
+    ]);
+    let rendered = render_with(&load_dir(&dir), None);
+    let names: Vec<_> = rendered
+        .objects
+        .iter()
+        .map(|(_, o)| o["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names[0], "x-app-prod");
+    assert!(names[1].starts_with("x-gen-"), "{names:?}");
+    let (_, generated) = rendered.objects.iter().nth(1).unwrap();
+    assert_eq!(generated["data"]["env"], "prod");
+    assert_eq!(
+        generated["metadata"]["annotations"]["kluctl.io/deployment-item-dir"],
+        "overlay"
     );
 }

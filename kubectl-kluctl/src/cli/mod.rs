@@ -44,6 +44,8 @@ macro_rules! commands {
 
 // Keep this list in the order `--help` shows the commands.
 commands! {
+    Render => render,
+    ListTargets => list_targets,
     Diff => diff,
     Deploy => deploy,
     Prune => prune,

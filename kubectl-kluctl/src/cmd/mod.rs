@@ -53,7 +53,9 @@ pub mod delete;
 pub mod deploy;
 pub mod diff;
 pub mod kustomize;
+pub mod list_targets;
 pub mod prune;
+pub mod render;
 pub mod validate;
 pub mod version;
 

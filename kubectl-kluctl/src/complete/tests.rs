@@ -210,7 +210,10 @@ fn the_protocol_prints_candidates_then_the_directive_and_nothing_else() {
     let (io, captured) = crate::io::Io::captured(Env::empty(), "");
     answer(&[], &io).unwrap();
     assert!(
-        captured.stdout().contains("\nversion\tPrint the version"),
+        captured
+            .stdout()
+            .lines()
+            .any(|l| l.starts_with("version\tPrint the version")),
         "{}",
         captured.stdout()
     );

@@ -13,10 +13,10 @@ use crate::deploy::conflicts::{ConflictResolutionRule, ConflictResolver};
 use crate::deploy::inclusion::Inclusion;
 use crate::diff::{IgnoreFlags, IgnoreForDiffRule, Normalizer};
 use crate::project::{LoadedProject, ProjectError, ProjectOptions};
-use crate::render::{ItemBuilder, RenderError, RenderOptions, RenderedProject};
-use crate::types::{Located, ObjectRefItem, SourceLocation};
+use crate::render::{RenderError, RenderOptions, RenderedProject};
+use crate::types::ObjectRefItem;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Why a target could not be prepared.
@@ -67,18 +67,6 @@ pub struct RenderedTarget {
     pub rendered: RenderedProject,
 }
 
-/// Builds item directories with the native Kustomize engine, as Kluctl does (declaration order,
-/// generated kustomizations, files anywhere under the rendered root).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KustomizeBuilder;
-
-impl ItemBuilder for KustomizeBuilder {
-    fn build(&self, dir: &Path, root: &Path, display_dir: &str) -> Result<Vec<Value>, Located> {
-        crate::kustomize::build(dir, &crate::kustomize::BuildOptions::kluctl(root.to_path_buf()))
-            .map_err(|e| Located::new(SourceLocation::file(display_dir), e.to_string()))
-    }
-}
-
 /// Loads and renders the project for `client`'s cluster (see the module docs).
 pub async fn render_target(client: &ClusterClient, request: &RenderRequest) -> Result<RenderedTarget, PipelineError> {
     let discovery = client.discovery().await?;
@@ -92,7 +80,7 @@ pub async fn render_target(client: &ClusterClient, request: &RenderRequest) -> R
             let render_options = RenderOptions {
                 output_dir: output_dir.as_deref(),
                 scopes: Some(&*discovery),
-                builder: &KustomizeBuilder,
+                builder: None,
             };
             let rendered = crate::render::render(&project, &render_options);
             (project, rendered)
@@ -113,15 +101,8 @@ pub async fn render_target(client: &ClusterClient, request: &RenderRequest) -> R
 /// The context the selected target names, read before connecting (Kluctl picks the context
 /// from the rendered target: `--context` wins over it, and it over the current context).
 pub fn target_context(options: &ProjectOptions) -> Result<Option<String>, ProjectError> {
-    let Some(name) = options.target.as_deref() else {
-        return Ok(None);
-    };
-    let (targets, _) = crate::project::list_targets(&options.project_dir, options.project_config.as_deref())?;
-    Ok(targets
-        .into_iter()
-        .find(|t| t.name == name)
-        .and_then(|t| t.context)
-        .filter(|c| !c.is_empty()))
+    let resolved = crate::project::resolve_target(options)?;
+    Ok(resolved.target.context.filter(|c| !c.is_empty()))
 }
 
 /// The project's inclusion filters as the orphan rules read them.

@@ -58,8 +58,12 @@ impl Gvk {
 
     /// Whether Kustomize's built-in schema knows this GVK as cluster-scoped.
     pub fn is_cluster_scoped(&self) -> bool {
-        let api_version = self.api_version();
-        CLUSTER_SCOPED.iter().any(|(v, k)| *k == self.kind && *v == api_version)
+        CLUSTER_SCOPED.iter().any(|(api_version, kind)| {
+            *kind == self.kind && {
+                let (group, version) = split_api_version(api_version);
+                group == self.group && version == self.version
+            }
+        })
     }
 }
 

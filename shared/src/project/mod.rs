@@ -75,13 +75,10 @@ fn project_dir_error(options: &ProjectOptions, e: std::io::Error) -> ProjectErro
     )
 }
 
-/// Loads a project: `.kluctl.yaml`, target, args, the `deployment.yaml` tree and all vars.
-/// `cluster` serves `clusterConfigMap`, `clusterSecret` and `clusterObject` sources; without it
-/// those sources fail with a clear error (offline rendering).
-pub async fn load(
-    options: &ProjectOptions,
-    cluster: Option<&dyn ClusterReader>,
-) -> Result<LoadedProject, ProjectError> {
+/// The first step of loading, on its own: `.kluctl.yaml` read, target selected and rendered,
+/// args merged. A command needs the target's context before it can connect to the cluster
+/// that [`load`] may read vars from.
+pub fn resolve_target(options: &ProjectOptions) -> Result<ResolvedTarget, ProjectError> {
     let paths = ProjectPaths::discover(&options.project_dir).map_err(|e| project_dir_error(options, e))?;
     if !paths.project_dir.is_dir() {
         return Err(project_dir_error(options, std::io::Error::other("not a directory")));
@@ -94,8 +91,7 @@ pub async fn load(
         kind: engine_kind,
         paths: &paths,
     };
-
-    let (target_config, target_index, mut warnings) = config::select_target(&file, options.target.as_deref())?;
+    let (target_config, target_index, warnings) = config::select_target(&file, options.target.as_deref())?;
     let args = config::merge_args(&file.config.args, target_config.args.as_ref(), &options.args, &file)?;
     let mut target = config::render_target(
         &templater,
@@ -112,6 +108,51 @@ pub async fn load(
     if let Some(discriminator) = &options.discriminator {
         target.discriminator = Some(discriminator.clone());
     }
+    Ok(ResolvedTarget {
+        paths,
+        config: file.config,
+        target,
+        args,
+        warnings,
+    })
+}
+
+/// The target of a project, selected and rendered (see [`resolve_target`]).
+#[derive(Clone, Debug)]
+pub struct ResolvedTarget {
+    /// Source root and project directory.
+    pub paths: ProjectPaths,
+    /// `.kluctl.yaml` as written.
+    pub config: crate::types::KluctlProjectConfig,
+    /// The selected target, rendered, with `--context` and `--discriminator` applied.
+    pub target: Target,
+    /// Merged args.
+    pub args: Map<String, Value>,
+    /// Ignored targets and similar notes.
+    pub warnings: Vec<String>,
+}
+
+/// Loads a project: `.kluctl.yaml`, target, args, the `deployment.yaml` tree and all vars.
+/// `cluster` serves `clusterConfigMap`, `clusterSecret` and `clusterObject` sources; without it
+/// those sources fail with a clear error (offline rendering).
+pub async fn load(
+    options: &ProjectOptions,
+    cluster: Option<&dyn ClusterReader>,
+) -> Result<LoadedProject, ProjectError> {
+    let ResolvedTarget {
+        paths,
+        config,
+        target,
+        args,
+        mut warnings,
+    } = resolve_target(options)?;
+    let engine_kind = config.template_engine.unwrap_or_default();
+    let engine = template::engine(engine_kind);
+    let templater = Templater {
+        engine: engine.as_ref(),
+        kind: engine_kind,
+        paths: &paths,
+    };
     let discriminator = target.discriminator.clone().filter(|d| !d.is_empty());
 
     let vars = serde_json::json!({
@@ -149,7 +190,7 @@ pub async fn load(
     Ok(LoadedProject {
         fixed_images,
         engine: engine_kind,
-        config: file.config,
+        config,
         target,
         args,
         discriminator,

@@ -13,11 +13,13 @@ mod error;
 mod files;
 mod images;
 mod kustomization;
+mod kustomize;
 mod namespaces;
 mod output;
 mod postprocess;
 
 pub use error::RenderError;
+pub use kustomize::NativeKustomize;
 pub use namespaces::{HELM_INSTALL_NAMESPACE, ResourceScopes};
 pub use output::{MARKER_FILE, RenderedTree};
 
@@ -45,8 +47,19 @@ pub struct RenderOptions<'a> {
     pub output_dir: Option<&'a Path>,
     /// Discovery for namespace fixing; `None` renders offline (namespaces left as written).
     pub scopes: Option<&'a dyn ResourceScopes>,
-    /// The Kustomize implementation.
-    pub builder: &'a dyn ItemBuilder,
+    /// The Kustomize implementation; `None` is the native engine, as Kluctl configures it.
+    pub builder: Option<&'a dyn ItemBuilder>,
+}
+
+impl Default for RenderOptions<'_> {
+    /// A temp dir, offline, the native Kustomize engine.
+    fn default() -> Self {
+        RenderOptions {
+            output_dir: None,
+            scopes: None,
+            builder: None,
+        }
+    }
 }
 
 /// What rendering produced for one item.
@@ -97,6 +110,13 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
     };
     let work: Vec<&DeploymentItem> = project.included_items().filter(|i| i.dir.is_some()).collect();
     let out_dir = |item: &DeploymentItem| staging.dir.join(&item_dir(item).rendered_rel);
+    let native = NativeKustomize {
+        display_root: PathBuf::from(crate::project::paths::relative_path(
+            &project.paths.project_dir,
+            &project.paths.root,
+        )),
+    };
+    let builder: &dyn ItemBuilder = options.builder.unwrap_or(&native);
 
     // Phase 1: every item's files, so that Kustomize bases rendered by other items
     // (`onlyRender`) exist before any build starts.
@@ -130,13 +150,10 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
             let dir = item_dir(item);
             let out = out_dir(item);
             let flags = kustomization::prepare(item, dir, &out, outputs)?;
-            let objects = options
-                .builder
-                .build(&out, &staging.dir, &dir.display)
-                .map_err(|mut located| {
-                    located.chain.extend(item.chain.iter().cloned());
-                    RenderError::BuildKustomize(located)
-                })?;
+            let objects = builder.build(&out, &staging.dir, &dir.display).map_err(|mut located| {
+                located.chain.extend(item.chain.iter().cloned());
+                RenderError::BuildKustomize(located)
+            })?;
             let meta = postprocess::ItemMetadata::new(item, dir, project.discriminator.as_deref());
             let mut objects = postprocess::postprocess(objects, &meta);
             let postprocess_error = |message: String| {

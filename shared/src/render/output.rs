@@ -35,6 +35,25 @@ pub(crate) struct Staging {
     target: Option<PathBuf>,
 }
 
+/// Where temporary renders go: `TMPDIR` when the user set it, else memory-backed `/dev/shm`
+/// when it is usable, else the system temp dir. A render writes a copy of every item file and
+/// deletes it right after; on disk file systems creating those files costs far more than the
+/// render itself (and Flux recommends an in-memory temp dir for the same reason). The tree is
+/// the size of the project's text files and lives only as long as the command.
+fn temp_base() -> PathBuf {
+    static SHM_USABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if std::env::var_os("TMPDIR").is_some() {
+        return std::env::temp_dir();
+    }
+    let shm = Path::new("/dev/shm");
+    let usable = *SHM_USABLE.get_or_init(|| shm.is_dir() && tempfile::tempdir_in(shm).is_ok());
+    if usable {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 fn output_error(target: &Path, message: String, hint: &str) -> RenderError {
     RenderError::PrepareOutput(Located::new(SourceLocation::file(target.to_string_lossy()), message).with_hint(hint))
 }
@@ -46,7 +65,7 @@ impl Staging {
         let Some(target) = target else {
             let temp = tempfile::Builder::new()
                 .prefix("kluctl-render-")
-                .tempdir()
+                .tempdir_in(temp_base())
                 .map_err(|e| {
                     output_error(
                         Path::new("<temp>"),

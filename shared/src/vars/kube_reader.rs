@@ -14,6 +14,7 @@ use serde_json::Value;
 pub struct KubeReader {
     client: kube::Client,
     discovery: Discovery,
+    version: Option<String>,
 }
 
 fn read_error(what: &str, e: impl std::fmt::Display) -> ClusterReadError {
@@ -29,7 +30,31 @@ impl KubeReader {
             .run()
             .await
             .map_err(|e| read_error("cluster discovery failed", e))?;
-        Ok(KubeReader { client, discovery })
+        // The version only feeds Helm's `.Capabilities`; a server that hides it still renders.
+        let version = client.apiserver_version().await.ok().map(|v| v.git_version);
+        Ok(KubeReader {
+            client,
+            discovery,
+            version,
+        })
+    }
+
+    /// The server's version (`v1.32.4`), when it tells.
+    pub fn kube_version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// Every `(group, version, kind)` the cluster serves, for Helm's `--api-versions`.
+    pub fn api_resources(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for group in self.discovery.groups() {
+            for version in group.versions() {
+                for (resource, _) in group.versioned_resources(version) {
+                    out.push((resource.group.clone(), resource.version.clone(), resource.kind.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// Finds the resource for a kind, by `apiVersion` when given, else by a kind that exactly

@@ -247,10 +247,10 @@ pub fn cases() -> Vec<Case> {
             ],
             target: None,
             stage: Render,
-            file: "app/gone.yaml",
-            line: None,
-            column: None,
-            message: "",
+            file: "app/kustomization.yaml",
+            line: Some(1),
+            column: Some(1),
+            message: "resources: \"gone.yaml\" does not exist",
         },
     ]
 }

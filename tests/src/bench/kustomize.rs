@@ -16,6 +16,9 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Row>> {
     which_kubectl()?;
     let mut rows = Vec::new();
     rows.push(corpus(config)?);
+    if let Some(row) = corpus_cli(config)? {
+        rows.push(row);
+    }
     rows.extend(synthetic(config)?);
     Ok(rows)
 }
@@ -112,6 +115,56 @@ fn corpus(config: &BenchConfig) -> anyhow::Result<Row> {
         better: Better::Higher,
         target: Some(30.0),
     })
+}
+
+/// The plugin binary next to this one (built by `scripts/bench`).
+fn plugin_binary() -> Option<PathBuf> {
+    let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    let binary = dir.join("kubectl-kluctl");
+    binary.is_file().then_some(binary)
+}
+
+/// The same comparison through the command line: `kubectl-kluctl kustomize DIR` as a process,
+/// so both sides pay a process start.
+fn corpus_cli(config: &BenchConfig) -> anyhow::Result<Option<Row>> {
+    let Some(binary) = plugin_binary() else {
+        eprintln!("kustomize: kubectl-kluctl not built next to kluctl-bench; skipping the command-line row");
+        return Ok(None);
+    };
+    let mut ratios = Vec::new();
+    for (_, dir) in corpus_cases()?.iter().take(if config.quick { 8 } else { usize::MAX }) {
+        let ours_once = || -> anyhow::Result<()> {
+            let output = Command::new(&binary).arg("kustomize").arg(dir).output()?;
+            if !output.status.success() {
+                bail!("kubectl-kluctl kustomize {} failed", dir.display());
+            }
+            Ok(())
+        };
+        if ours_once().is_err() {
+            continue;
+        }
+        let ours = median_duration(config.repetitions, ours_once)?;
+        let theirs = median_duration(config.repetitions, || kubectl_kustomize(dir))?;
+        ratios.push(theirs.as_secs_f64() / ours.as_secs_f64().max(1e-9));
+    }
+    if ratios.is_empty() {
+        return Ok(None);
+    }
+    ratios.sort_by(f64::total_cmp);
+    Ok(Some(Row {
+        suite: "kustomize",
+        case: format!(
+            "corpus via `kubectl-kluctl kustomize` processes: median speed-up over {} folders",
+            ratios.len()
+        ),
+        ours: Measurement {
+            value: ratios[ratios.len() / 2],
+            unit: "x",
+        },
+        reference: None,
+        better: Better::Higher,
+        target: Some(30.0),
+    }))
 }
 
 /// Writes a project of `count` kustomization directories, each with a base-like set of objects,

@@ -7,6 +7,7 @@
 pub mod apiserver;
 pub mod deploy;
 pub mod kustomize;
+pub mod render;
 pub mod ssa;
 
 use std::fmt::Write as _;
@@ -121,6 +122,11 @@ pub const SUITES: &[Suite] = &[
         name: "apiserver",
         about: "test API server: server-side applies/s and gets/s with 8 clients, start time",
         run: apiserver::ssa_throughput,
+    },
+    Suite {
+        name: "render",
+        about: "project render (templating, Kustomize, post-processing) vs kubectl kustomize per item",
+        run: render::run,
     },
 ];
 

@@ -121,6 +121,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn defaults_json_matches_the_yaml_source() {
+        let yaml = crate::kustomize::goyaml::read_single(include_str!("defaults.yaml")).unwrap();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kustomize/config/defaults.json");
+        if std::env::var_os("UPDATE_DEFAULTS").is_some() {
+            std::fs::write(&path, serde_json::to_string(&yaml).unwrap() + "\n").unwrap();
+            return;
+        }
+        let json: serde_json::Value = serde_json::from_str(include_str!("defaults.json")).unwrap();
+        assert_eq!(json, yaml, "defaults.json is stale: run with UPDATE_DEFAULTS=1");
+    }
+
+    #[test]
     fn loads_the_built_in_configuration() {
         let d = defaults();
         assert!(

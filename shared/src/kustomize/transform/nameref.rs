@@ -14,6 +14,9 @@ use serde_json::{Map, Value};
 /// What the filter needs to know about each possible referral.
 struct Candidate {
     cur: ResId,
+    /// `cur`'s effective namespace (`None` when cluster-scoped), computed once: the namespace
+    /// comparisons below run for every pair of referrer and candidate.
+    cur_namespace: Option<String>,
     org: ResId,
     prev: Vec<ResId>,
     prefixes: Vec<String>,
@@ -23,8 +26,11 @@ struct Candidate {
 
 impl Candidate {
     fn of(resource: &Resource) -> Self {
+        let cur = resource.cur_id();
+        let cur_namespace = (!cur.is_cluster_scoped()).then(|| cur.effective_namespace().to_string());
         Candidate {
-            cur: resource.cur_id(),
+            cur_namespace,
+            cur,
             org: resource.org_id(),
             prev: resource.prev_ids(),
             prefixes: resource.prefixes.clone(),
@@ -39,6 +45,7 @@ pub fn apply(resmap: &mut ResMap, references: &[NameReference]) -> Result<(), St
     let candidates: Vec<Candidate> = resmap.resources.iter().map(Candidate::of).collect();
     for (index, referrer) in resmap.resources.iter_mut().enumerate() {
         let org_gvk = candidates[index].org.gvk.clone();
+        let role_ref = role_ref_gvk(&referrer.object);
         let mut subset: Option<Vec<usize>> = None;
         for reference in references {
             let target = Gvk {
@@ -50,21 +57,20 @@ pub fn apply(resmap: &mut ResMap, references: &[NameReference]) -> Result<(), St
                 if !org_gvk.is_selected_by(&spec.group, &spec.version, &spec.kind) {
                     continue;
                 }
-                let subset = match &subset {
-                    Some(s) => s.clone(),
-                    None => {
-                        let s = could_be_referenced_by(&referrer.object, &candidates[index].cur, &candidates)?;
-                        subset = Some(s.clone());
-                        s
-                    }
-                };
+                if subset.is_none() {
+                    subset = Some(could_be_referenced_by(
+                        &referrer.object,
+                        &candidates[index].cur,
+                        &candidates,
+                    )?);
+                }
                 let context = Context {
                     referrer: &candidates[index],
-                    referrer_object_role_ref: role_ref_gvk(&referrer.object),
+                    referrer_object_role_ref: role_ref.clone(),
                     spec,
                     target: &target,
                     candidates: &candidates,
-                    subset: &subset,
+                    subset: subset.as_deref().unwrap_or_default(),
                 };
                 let mut set = |node: &mut Value| context.set(node);
                 fieldspec::apply(&mut referrer.object, spec, Create::Nothing, &mut set)?;
@@ -98,11 +104,13 @@ fn could_be_referenced_by(object: &Value, referrer: &ResId, candidates: &[Candid
             }
         }
     }
+    let referrer_namespace = referrer.effective_namespace();
     Ok(candidates
         .iter()
         .enumerate()
-        .filter(|(_, c)| {
-            c.cur.is_cluster_scoped() || c.cur.same_namespace(referrer) || binding_namespaces.contains(&c.cur.namespace)
+        .filter(|(_, c)| match &c.cur_namespace {
+            None => true,
+            Some(ns) => ns == referrer_namespace || binding_namespaces.contains(&c.cur.namespace),
         })
         .map(|(i, _)| i)
         .collect())
@@ -224,10 +232,10 @@ impl Context<'_> {
                 })
             });
         }
-        if !self.referrer.cur.is_cluster_scoped() {
+        if let Some(referrer_namespace) = &self.referrer.cur_namespace {
             picked.retain(|i| {
                 let c = &self.candidates[*i];
-                c.cur.is_cluster_scoped() || c.kind == "ServiceAccount" || c.cur.same_namespace(&self.referrer.cur)
+                c.kind == "ServiceAccount" || c.cur_namespace.as_ref().is_none_or(|ns| ns == referrer_namespace)
             });
         }
         if picked.len() == 1 {

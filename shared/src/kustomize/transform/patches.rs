@@ -191,11 +191,14 @@ fn apply_strategic(
     Ok(())
 }
 
-/// Strategic merge with the built-in type's merge keys and strategies (unknown kinds merge
-/// maps and replace lists). Messages name paths, never values.
+/// Kustomize's strategic merge (kyaml merge2 rules) with the built-in type's merge keys and
+/// strategies; an empty result means the patch deleted the object. Messages name paths, never
+/// values.
 fn strategic_merge(target: &Value, patch: &Value) -> Result<Value, String> {
     let schema = crate::schema::builtin_for(target);
-    crate::patch::strategic_merge_patch(target, patch, schema).map_err(|e| format!("{} of {}", e, ResId::of(target)))
+    crate::patch::kustomize_strategic_merge(target, patch, schema)
+        .map(|merged| merged.unwrap_or(Value::Null))
+        .map_err(|e| format!("{} of {}", e, ResId::of(target)))
 }
 
 #[cfg(test)]
