@@ -46,6 +46,11 @@ macro_rules! commands {
 commands! {
     Render => render,
     ListTargets => list_targets,
+    Diff => diff,
+    Deploy => deploy,
+    Prune => prune,
+    Delete => delete,
+    Validate => validate,
     Kustomize => kustomize,
     Version => version,
     Completion => completion,

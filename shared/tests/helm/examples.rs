@@ -39,7 +39,6 @@ pub fn copy_example(name: &str) -> (tempfile::TempDir, PathBuf) {
     (tmp, dst)
 }
 
-
 /// Loads and renders `dir` for `target` offline, with the test's helm binary.
 pub fn render_target(dir: &Path, target: &str) -> Result<RenderedProject, shared::render::RenderError> {
     let options = ProjectOptions {

@@ -5,6 +5,7 @@
 //! `scripts/bench` runs them all (or the ones named) in release mode and prints one table.
 
 pub mod apiserver;
+pub mod deploy;
 pub mod helm;
 pub mod kustomize;
 pub mod render;
@@ -117,6 +118,11 @@ pub const SUITES: &[Suite] = &[
         name: "ssa",
         about: "server-side apply and managed fields per request, 1 and 8 threads",
         run: ssa::run,
+    },
+    Suite {
+        name: "deploy",
+        about: "deploy, re-deploy and diff of 1,000 objects vs kubectl apply/diff --server-side",
+        run: deploy::deploy,
     },
     Suite {
         name: "apiserver",
