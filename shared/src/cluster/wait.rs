@@ -130,16 +130,22 @@ impl<'a> ReadinessWaiter<'a> {
         } else {
             None
         };
+        // Objects named by `waitReadinessObjects` may be applied by an item running in parallel,
+        // so an object not found yet is awaited; only one that vanishes after being seen fails.
+        let mut seen = false;
         let outcome = loop {
-            let object = match self.client.get_object(resource, namespace, &r.name).await {
-                Ok(Some(o)) => o,
-                Ok(None) => break WaitOutcome::Gone,
+            let reason = match self.client.get_object(resource, namespace, &r.name).await {
+                Ok(Some(object)) => {
+                    seen = true;
+                    match self.check(&object).await.0 {
+                        Readiness::Ready => break WaitOutcome::Ready,
+                        Readiness::Failed(reason) => break WaitOutcome::Failed(reason),
+                        Readiness::NotReady(reason) => reason,
+                    }
+                }
+                Ok(None) if seen => break WaitOutcome::Gone,
+                Ok(None) => "waiting for the object to be created".to_string(),
                 Err(e) => break WaitOutcome::Error(e.to_string()),
-            };
-            let reason = match self.check(&object).await.0 {
-                Readiness::Ready => break WaitOutcome::Ready,
-                Readiness::Failed(reason) => break WaitOutcome::Failed(reason),
-                Readiness::NotReady(reason) => reason,
             };
             if start.elapsed() >= timeout {
                 break WaitOutcome::TimedOut(reason);

@@ -59,7 +59,6 @@ mod client;
 mod error;
 mod fetch;
 mod layout;
-mod lenient_yaml;
 mod namespace;
 mod oci;
 mod progress;

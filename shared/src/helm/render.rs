@@ -5,12 +5,12 @@
 
 use super::binary::{TemplateArgs, TemplateFailure};
 use super::layout::{HELM_CHARTS_DIR, find_charts_dir};
-use super::lenient_yaml::parse_documents_lenient;
 use super::namespace::mark_install_namespace;
 use super::pull::read_chart_config;
 use super::store::installed_version;
 use super::{ChartCache, ChartRef, HelmBinary, HelmError};
 use crate::types::helm_chart::HelmChartConfig;
+use crate::yaml::parse_documents_lenient;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 

@@ -24,8 +24,8 @@ pub fn cases() -> Vec<Case> {
             target: None,
             stage: Load,
             file: "v.yaml",
-            line: Some(3),
-            column: Some(1),
+            line: Some(2),
+            column: Some(4),
             message: "invalid YAML",
         },
         Case {
@@ -192,8 +192,8 @@ pub fn cases() -> Vec<Case> {
             target: None,
             stage: Render,
             file: "app/kustomization.yaml",
-            line: Some(2),
-            column: Some(1),
+            line: Some(1),
+            column: Some(12),
             message: "invalid YAML",
         },
         Case {
