@@ -104,13 +104,11 @@ fn kubectl_completes_flags_and_their_values() {
     assert_eq!(completion(&contexts), (vec!["kind-kind".into(), "prod".into()], 4));
 }
 
-// Acceptance of the completion issue. Enable it in the commit that registers deploy, delete and
-// diff (cmd/{deploy,delete,diff}.rs): completion reflects real commands only.
+// Acceptance of the completion issue: completion reflects real commands only.
 #[test]
-#[ignore = "enable when cmd/{deploy,delete,diff}.rs are registered"]
-fn kubectl_completes_de_to_deploy_delete_diff() {
+fn kubectl_completes_d_to_delete_deploy_diff() {
     let plugins = PluginDir::new(CompletionHelper::Symlink);
-    let output = plugins.kubectl(["__complete", "kluctl", "de"]);
+    let output = plugins.kubectl(["__complete", "kluctl", "d"]);
     assert_code(&output, 0);
     let (mut values, directive) = completion(&output);
     values.sort();
@@ -118,6 +116,10 @@ fn kubectl_completes_de_to_deploy_delete_diff() {
         (values, directive),
         (vec!["delete".into(), "deploy".into(), "diff".into()], 4)
     );
+    // `de` no longer matches `diff`.
+    let (mut values, _) = completion(&plugins.kubectl(["__complete", "kluctl", "de"]));
+    values.sort();
+    assert_eq!(values, vec!["delete".to_string(), "deploy".to_string()]);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod cli;
 mod docs;
 mod gitops;
+mod helm;
 mod krew;
 mod kubectl;
 mod kustomize;

@@ -14,6 +14,8 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod cluster;
+pub mod commands;
 pub mod crd;
 pub mod deploy;
 pub mod diff;

@@ -161,18 +161,6 @@ fn templating_example_differs_per_target_and_uses_override_namespace() {
 }
 
 #[test]
-fn items_with_helm_charts_fail_clearly_until_the_helm_stage_renders_them() {
-    let (_tmp, dir) = example("microservices-demo/3-templating-and-multi-env");
-    let project = load_target(&dir, Some("local"), Inclusion::default());
-    let err = render_offline(&project).unwrap_err();
-    let all = err.all();
-    assert_eq!(all.len(), 1, "{err}");
-    assert_eq!(all[0].location.file, "third-party/redis/helm-chart.yml");
-    assert!(all[0].message.contains("helm"), "{err}");
-    assert_eq!(all[0].chain[0].to_string(), "third-party/deployment.yml:2:5");
-}
-
-#[test]
 fn render_into_a_directory_replaces_the_previous_render_and_leaves_nothing_on_failure() {
     let (tmp, dir) = example("simple");
     let out = tmp.path().join("rendered");

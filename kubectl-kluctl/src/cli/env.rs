@@ -17,6 +17,11 @@ pub(crate) fn words_from_env(root: &Command, words: &[String], env: &Env) -> Res
     let mut extra = Vec::new();
     for arg in walk.command().get_arguments() {
         let Some(long) = arg.get_long() else { continue };
+        // `hide_env` marks flags without a variable of their own (Kluctl's `skipenv`): the
+        // credential flags, whose KLUCTL_HELM_* / KLUCTL_REGISTRY_* names are credential sets.
+        if arg.is_hide_env_set() {
+            continue;
+        }
         if arg.is_positional() || matches!(arg.get_id().as_str(), "help" | "version") || walk.has(arg.get_id().as_str())
         {
             continue;

@@ -46,12 +46,19 @@ macro_rules! commands {
 commands! {
     Render => render,
     ListTargets => list_targets,
+    Diff => diff,
+    Deploy => deploy,
+    Prune => prune,
+    Delete => delete,
+    Validate => validate,
     Kustomize => kustomize,
     Version => version,
     Completion => completion,
     Gitops => gitops,
     InstallCrds => install_crds,
     Agent => agent,
+    HelmPull => helm_pull,
+    HelmUpdate => helm_update,
 }
 
 const ROOT_LONG_ABOUT: &str = "\

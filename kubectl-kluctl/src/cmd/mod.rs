@@ -47,18 +47,21 @@
 //! diff_exit(&result)        // diff: 0 no changes, 1 changes, 2 failure (as kubectl diff)
 //! ```
 //! `render --watch` and `diff --watch` loop with `crate::watch::watch`.
-//!
-//! The integration tests in `tests/kubectl.rs` have ignored cases that wait for commands: enable
-//! `kubectl_completes_de_to_deploy_delete_diff` with deploy, delete and diff, and
-//! `kubectl_completes_target_names_of_an_example_project` with the first command taking `-t`.
 
 pub mod agent;
 pub mod completion;
+pub mod delete;
+pub mod deploy;
+pub mod diff;
 pub mod gitops;
+pub mod helm_pull;
+pub mod helm_update;
 pub mod install_crds;
 pub mod kustomize;
 pub mod list_targets;
+pub mod prune;
 pub mod render;
+pub mod validate;
 pub mod version;
 
 use crate::cli::flags::KubeOptions;

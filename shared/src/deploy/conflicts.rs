@@ -101,7 +101,12 @@ pub fn conflict_causes(status: &Value) -> Result<Vec<ConflictCause>, RuleError> 
         .iter()
         .map(|c| {
             let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-            let kind = text("type");
+            // On the wire a cause's type is the key `reason` (Go's `Type CauseType
+            // json:"reason"`); `type` is accepted too.
+            let kind = match text("reason") {
+                reason if reason.is_empty() => text("type"),
+                reason => reason,
+            };
             if kind != "FieldManagerConflict" {
                 return Err(fail(format!("unknown cause type '{kind}'")));
             }

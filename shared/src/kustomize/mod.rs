@@ -25,7 +25,8 @@ mod error;
 mod external;
 mod fieldspec;
 mod generators;
-pub mod goyaml;
+/// Go-compatible YAML, now engine-wide; kept under this name for the Kustomize code.
+pub use crate::yaml::go as goyaml;
 mod kustfile;
 mod loader;
 mod resid;

@@ -23,6 +23,7 @@ pub use kustomize::NativeKustomize;
 pub use namespaces::{HELM_INSTALL_NAMESPACE, ResourceScopes};
 pub use output::{MARKER_FILE, RenderedTree};
 
+use crate::helm::HelmStage;
 use crate::objects::{ObjectRef, ObjectSet};
 use crate::project::{DeploymentItem, ItemDir, LoadedProject};
 use crate::template;
@@ -99,8 +100,18 @@ fn item_dir(item: &DeploymentItem) -> &ItemDir {
     item.dir.as_ref().expect("only items with a directory are rendered")
 }
 
-/// Renders every included item of `project`.
+/// Renders every included item of `project` (Helm settings from the environment, see
+/// [`HelmStage::from_environment`]).
 pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<RenderedProject, RenderError> {
+    render_with_helm(project, options, &HelmStage::from_environment())
+}
+
+/// [`render`] with explicit Helm settings (credentials from flags, cluster capabilities).
+pub fn render_with_helm(
+    project: &LoadedProject,
+    options: &RenderOptions<'_>,
+    helm: &HelmStage,
+) -> Result<RenderedProject, RenderError> {
     let staging = Staging::new(options.output_dir)?;
     let engine = template::engine(project.engine);
     let templater = Templater {
@@ -134,7 +145,7 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
                 )
             })?;
             files::render_item_files(&project.paths, &templater, item, item_dir(item), &out)?;
-            render_helm_releases(item, &out)
+            render_helm_releases(helm, &project.paths.root, item, &out)
         })
         .collect();
     let helm_outputs = collect(helm_outputs)?;
@@ -254,28 +265,20 @@ pub fn render(project: &LoadedProject, options: &RenderOptions<'_>) -> Result<Re
 
 /// The call site of the Helm stage: renders the Helm releases of this item into its rendered
 /// directory and returns their output file names (for the generated kustomization).
-fn render_helm_releases(item: &DeploymentItem, out: &Path) -> Result<Vec<String>, RenderError> {
+fn render_helm_releases(
+    helm: &HelmStage,
+    source_root: &Path,
+    item: &DeploymentItem,
+    out: &Path,
+) -> Result<Vec<String>, RenderError> {
     let dir = item_dir(item);
-    for entry in walkdir::WalkDir::new(out).into_iter().flatten() {
-        let name = entry.file_name().to_string_lossy().to_lowercase();
-        if name == "helm-chart.yaml" || name == "helm-chart.yml" {
-            let rel = entry
-                .path()
-                .strip_prefix(out)
-                .unwrap_or(entry.path())
-                .to_string_lossy()
-                .replace('\\', "/");
-            return Err(RenderError::RenderHelm(
-                Located::new(
-                    SourceLocation::file(format!("{}/{rel}", dir.display)),
-                    "helm charts are not supported by this build yet",
-                )
-                .with_hint("render this item with Kluctl, or exclude it with -E/--exclude-deployment-dir")
-                .with_chain(&item.chain),
-            ));
-        }
-    }
-    Ok(Vec::new())
+    let releases = helm
+        .render_item(out, source_root, &dir.path, &dir.display)
+        .map_err(|e| {
+            let file = e.config_file().unwrap_or(&dir.display).to_string();
+            RenderError::RenderHelm(Located::new(SourceLocation::file(file), e.to_string()).with_chain(&item.chain))
+        })?;
+    Ok(releases.into_iter().map(|r| r.output_name).collect())
 }
 
 fn duplicate_error(project: &LoadedProject, object: &ObjectRef, first: usize, second: usize) -> RenderError {

@@ -14,7 +14,7 @@ pub trait ResourceScopes: Send + Sync {
 }
 
 /// The internal annotation the Helm renderer puts on objects of a release with a namespace.
-pub const HELM_INSTALL_NAMESPACE: &str = "kluctl.io/helm-install-namespace";
+pub const HELM_INSTALL_NAMESPACE: &str = crate::helm::INSTALL_NAMESPACE_ANNOTATION;
 
 /// Scopes of the kinds defined by CRDs among `objects`.
 pub(crate) fn crd_scopes<'a>(objects: impl Iterator<Item = &'a Value>) -> HashMap<(String, String), bool> {

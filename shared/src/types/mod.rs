@@ -7,6 +7,7 @@
 //! Semantic checks (exactly one item kind, paths inside the project) happen in [`crate::project`].
 
 mod deployment;
+pub mod helm_chart;
 mod images;
 mod kluctl_project;
 mod source_map;

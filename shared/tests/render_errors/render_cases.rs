@@ -24,8 +24,8 @@ pub fn cases() -> Vec<Case> {
             target: None,
             stage: Load,
             file: "v.yaml",
-            line: Some(3),
-            column: Some(1),
+            line: Some(2),
+            column: Some(4),
             message: "invalid YAML",
         },
         Case {
@@ -192,8 +192,8 @@ pub fn cases() -> Vec<Case> {
             target: None,
             stage: Render,
             file: "app/kustomization.yaml",
-            line: Some(2),
-            column: Some(1),
+            line: Some(1),
+            column: Some(12),
             message: "invalid YAML",
         },
         Case {
@@ -225,7 +225,7 @@ pub fn cases() -> Vec<Case> {
             message: "recursive: true needs a directory without kustomization",
         },
         Case {
-            name: "item with a helm chart before the helm stage exists",
+            name: "item with an invalid helm-chart.yaml",
             files: &[
                 ("deployment.yaml", "deployments:\n  - path: app\n"),
                 ITEM,
@@ -236,7 +236,7 @@ pub fn cases() -> Vec<Case> {
             file: "app/helm-chart.yaml",
             line: None,
             column: None,
-            message: "helm charts are not supported by this build yet",
+            message: "missing field `releaseName`",
         },
         Case {
             name: "resource listed in the kustomization is missing",

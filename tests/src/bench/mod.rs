@@ -6,6 +6,8 @@
 
 pub mod agent;
 pub mod apiserver;
+pub mod deploy;
+pub mod helm;
 pub mod kustomize;
 pub mod render;
 pub mod ssa;
@@ -114,9 +116,19 @@ pub const SUITES: &[Suite] = &[
         run: kustomize::run,
     },
     Suite {
+        name: "helm",
+        about: "render of microservices-demo/3 -t prod vs helm template + kubectl kustomize; helm-pull vs helm pull",
+        run: helm::run,
+    },
+    Suite {
         name: "ssa",
         about: "server-side apply and managed fields per request, 1 and 8 threads",
         run: ssa::run,
+    },
+    Suite {
+        name: "deploy",
+        about: "deploy, re-deploy and diff of 1,000 objects vs kubectl apply/diff --server-side",
+        run: deploy::deploy,
     },
     Suite {
         name: "apiserver",

@@ -324,7 +324,7 @@ fn parses_409_statuses_and_reports_unusable_ones() {
     let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
         "message": "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using v1: .data.key",
         "details": {"name": "cfg", "kind": "configmaps", "causes": [
-            {"type": "FieldManagerConflict", "message": "conflict with \"kubectl-client-side-apply\" using v1", "field": ".data.key"}]}});
+            {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl-client-side-apply\" using v1", "field": ".data.key"}]}});
     assert_eq!(
         conflict_causes(&status).unwrap(),
         vec![ConflictCause {
@@ -332,6 +332,9 @@ fn parses_409_statuses_and_reports_unusable_ones() {
             message: "conflict with \"kubectl-client-side-apply\" using v1".into()
         }]
     );
+    // `type` is read too, when `reason` is absent.
+    let typed = json!({"details": {"causes": [{"type": "FieldManagerConflict", "field": ".data.key"}]}});
+    assert_eq!(conflict_causes(&typed).unwrap()[0].field, ".data.key");
     assert!(conflict_causes(&json!({"kind": "Status"})).is_err());
     let other = json!({"details": {"causes": [{"type": "FieldValueInvalid", "field": "x"}]}});
     assert!(

@@ -13,6 +13,13 @@ const SERVICE_TYPES: &[&str] = &["ClusterIP", "ExternalName", "LoadBalancer", "N
 
 /// Service defaults that do not need an allocation.
 pub fn default_service(object: &mut Value) {
+    // ServiceStatus is a struct, which Go's encoder never omits: a real server always answers
+    // with `status: {loadBalancer: {}}`, and readiness checks rely on a status being there.
+    if let Some(map) = object.as_object_mut()
+        && !map.contains_key("status")
+    {
+        map.insert("status".into(), json!({"loadBalancer": {}}));
+    }
     let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };
@@ -409,6 +416,7 @@ mod tests {
         let mut allocator = Allocator::default();
         allocate_service(&mut allocator, &mut svc, None, true);
         assert_eq!(svc["spec"]["type"], "ClusterIP");
+        assert_eq!(svc["status"], json!({"loadBalancer": {}}), "as a real server answers");
         assert_eq!(
             svc["spec"]["ports"][0],
             json!({"port": 80, "protocol": "TCP", "targetPort": 80})

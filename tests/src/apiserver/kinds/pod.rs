@@ -136,8 +136,14 @@ const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
 
 /// Validation of a pod spec at `path` (`spec`, `spec.template.spec`).
 pub fn validate_pod_spec(spec: &Value, path: &str) -> Vec<FieldCause> {
+    validate_pod_spec_with_claims(spec, path, &[])
+}
+
+/// [`validate_pod_spec`] for a StatefulSet's template, whose containers may also mount the
+/// volumes its `volumeClaimTemplates` create (`claims` are their names).
+pub fn validate_pod_spec_with_claims(spec: &Value, path: &str, claims: &[&str]) -> Vec<FieldCause> {
     let mut causes = Vec::new();
-    let mut volume_names = Vec::new();
+    let mut volume_names: Vec<&str> = claims.to_vec();
     for (i, volume) in array(spec, "volumes").iter().enumerate() {
         let field = format!("{path}.volumes[{i}].name");
         match volume.get("name").and_then(Value::as_str) {
@@ -324,5 +330,13 @@ mod tests {
             fields
                 .contains(&"spec.template.spec.containers[1].volumeMounts[0].name: Not found: \"missing\"".to_string())
         );
+    }
+
+    #[test]
+    fn statefulset_templates_may_mount_their_claim_templates() {
+        let spec = json!({"containers": [{"name": "redis", "image": "redis",
+            "volumeMounts": [{"name": "redis-data", "mountPath": "/data"}]}]});
+        assert!(validate_pod_spec_with_claims(&spec, "spec.template.spec", &["redis-data"]).is_empty());
+        assert_eq!(validate_pod_spec(&spec, "spec.template.spec").len(), 1);
     }
 }

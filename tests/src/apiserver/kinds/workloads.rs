@@ -287,9 +287,21 @@ fn validate_selector_and_template(spec: &Value, path: &str, kind: &str, causes: 
             }
         }
     }
+    // Only StatefulSets have claim templates; their volumes are mountable by the pod template.
+    let claims: Vec<&str> = spec
+        .get("volumeClaimTemplates")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|claim| claim.pointer("/metadata/name").and_then(Value::as_str))
+        .collect();
     match spec.pointer("/template/spec") {
         Some(pod_spec) => {
-            causes.extend(pod::validate_pod_spec(pod_spec, &format!("{path}.template.spec")));
+            causes.extend(pod::validate_pod_spec_with_claims(
+                pod_spec,
+                &format!("{path}.template.spec"),
+                &claims,
+            ));
             restart_policy(
                 pod_spec,
                 &format!("{path}.template.spec.restartPolicy"),

@@ -13,5 +13,6 @@ mod style;
 pub use emit::{go_yaml_key_cmp, write_document};
 pub use json::go_json_marshal;
 pub use read::{
-    Document, ReadError, Resolution, read_documents, read_documents_with, read_single, read_single_with, resolve_text,
+    Document, DuplicateKeys, ReadError, Resolution, read_documents, read_documents_full, read_documents_with,
+    read_single, read_single_with, resolve_text,
 };

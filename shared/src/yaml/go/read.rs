@@ -1,7 +1,8 @@
 //! Reads YAML the way Kustomize does (Go `yaml.v3` through kyaml): plain scalars resolve with
 //! v3's rules, so `0644` is the octal 420, `1_000` is 1000 and an unquoted date is a timestamp
 //! (written back as RFC 3339 text, as Kustomize's JSON round trip does). Anchors, aliases and
-//! `<<` merge keys are expanded; duplicate keys are refused, as v3 refuses them.
+//! `<<` merge keys are expanded; duplicate keys are refused, as v3 refuses them, except for
+//! [`DuplicateKeys::LastWins`] (Helm's output, which Helm itself reads with yaml.v2 leniency).
 
 use super::number::{go_parse_float, go_parse_int, parse_timestamp};
 use granit_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
@@ -48,6 +49,15 @@ pub enum Resolution {
     V2,
 }
 
+/// What to do with a key that appears twice in one mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuplicateKeys {
+    /// An error naming both lines (yaml.v3, Kustomize).
+    Refuse,
+    /// The last value wins (how Helm and Kluctl treat chart output).
+    LastWins,
+}
+
 /// Parses every document of a YAML stream. Empty documents (only comments, or a stray `---`)
 /// are dropped, as Kustomize drops them.
 pub fn read_documents(text: &str) -> Result<Vec<Document>, ReadError> {
@@ -56,6 +66,15 @@ pub fn read_documents(text: &str) -> Result<Vec<Document>, ReadError> {
 
 /// [`read_documents`] with a choice of scalar rules.
 pub fn read_documents_with(text: &str, resolution: Resolution) -> Result<Vec<Document>, ReadError> {
+    read_documents_full(text, resolution, DuplicateKeys::Refuse)
+}
+
+/// [`read_documents`] with a choice of scalar rules and of duplicate-key handling.
+pub fn read_documents_full(
+    text: &str,
+    resolution: Resolution,
+    duplicate_keys: DuplicateKeys,
+) -> Result<Vec<Document>, ReadError> {
     let mut options = granit_parser::Options::default();
     // Comments are not data; another crate may turn the `comments` feature on for everyone.
     options.set_emit_comments(false);
@@ -63,6 +82,7 @@ pub fn read_documents_with(text: &str, resolution: Resolution) -> Result<Vec<Doc
         parser: Parser::new_from_str_with_options(text, options),
         anchors: HashMap::new(),
         resolution,
+        duplicate_keys,
     };
     let mut documents = Vec::new();
     loop {
@@ -111,6 +131,7 @@ struct Reader<'a> {
     parser: Parser<'a, granit_parser::StrInput<'a>>,
     anchors: HashMap<usize, Value>,
     resolution: Resolution,
+    duplicate_keys: DuplicateKeys,
 }
 
 impl<'a> Reader<'a> {
@@ -188,7 +209,9 @@ impl<'a> Reader<'a> {
                 continue;
             }
             let key = key_text(&key);
-            if let Some(line) = key_lines.get(&key) {
+            if let Some(line) = key_lines.get(&key)
+                && self.duplicate_keys == DuplicateKeys::Refuse
+            {
                 return Err(ReadError::at(
                     &key_mark,
                     format!("mapping key {key:?} already defined at line {line}"),

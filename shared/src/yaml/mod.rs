@@ -2,11 +2,14 @@
 //! on every error, and a canonical writer for objects and streams.
 //!
 //! Objects are held as `serde_json::Value` everywhere in the engine (with `preserve_order`, so
-//! maps keep the order they were written in). YAML anchors, aliases and `<<` merge keys are
-//! resolved while parsing; tags are dropped in favour of the tagged value.
+//! maps keep the order they were written in). Untyped YAML is read by [`go`], a reader with Go's
+//! yaml.v3 rules, so values mean what they mean to kubectl, Kustomize and Helm; typed
+//! configuration files go through serde ([`parse_typed`]). YAML anchors, aliases and `<<` merge
+//! keys are resolved while parsing.
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+pub mod go;
+
+use serde_json::Value;
 use std::fmt;
 
 /// A YAML document that could not be parsed, with where it happened.
@@ -49,21 +52,30 @@ impl YamlError {
     }
 }
 
-/// Parses every document of a (possibly multi-document) YAML text.
+/// Parses every document of a (possibly multi-document) YAML text, with the scalar rules of Go's
+/// yaml.v3 as kubectl, Kustomize and Helm read manifests (`0644` is the octal 420, only
+/// `true`/`false` are booleans, `1_000` is a number).
 ///
 /// Empty documents (a stray `---`, or only comments) are skipped, as Kustomize and kubectl do.
-/// `file` names the source in errors.
+/// Duplicate keys are an error. `file` names the source in errors.
 pub fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>, YamlError> {
-    let mut documents = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(text) {
-        let mut value = serde_yaml::Value::deserialize(document).map_err(|e| YamlError::from_serde(file, &e))?;
-        value.apply_merge().map_err(|e| YamlError::from_serde(file, &e))?;
-        if value.is_null() {
-            continue;
-        }
-        documents.push(yaml_to_json(value));
-    }
-    Ok(documents)
+    read(text, file, go::DuplicateKeys::Refuse)
+}
+
+/// [`parse_documents`] for text whose producer tolerates duplicate keys (Helm's output): the last
+/// value of a repeated key wins, as Helm and Kluctl read chart output.
+pub fn parse_documents_lenient(text: &str, file: &str) -> Result<Vec<Value>, YamlError> {
+    read(text, file, go::DuplicateKeys::LastWins)
+}
+
+fn read(text: &str, file: &str, duplicate_keys: go::DuplicateKeys) -> Result<Vec<Value>, YamlError> {
+    let documents = go::read_documents_full(text, go::Resolution::V3, duplicate_keys).map_err(|e| YamlError {
+        file: file.to_string(),
+        line: (e.line > 0).then_some(e.line),
+        column: (e.line > 0).then_some(e.column),
+        message: format!("invalid YAML: {}", e.message),
+    })?;
+    Ok(documents.into_iter().map(|d| d.value).collect())
 }
 
 /// Parses a text that must hold exactly one document (an empty text gives `Value::Null`).
@@ -84,50 +96,6 @@ pub fn parse_single(text: &str, file: &str) -> Result<Value, YamlError> {
 /// Parses one document into a typed structure, reporting unknown or mistyped fields with position.
 pub fn parse_typed<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, YamlError> {
     serde_yaml::from_str(text).map_err(|e| YamlError::from_serde(file, &e))
-}
-
-/// Converts a parsed YAML value into the JSON model used by the engine.
-///
-/// Non-string map keys are written as their YAML text (`1: a` gets the key `"1"`), as Kubernetes
-/// tools do when they convert YAML to JSON.
-pub fn yaml_to_json(value: serde_yaml::Value) -> Value {
-    match value {
-        serde_yaml::Value::Null => Value::Null,
-        serde_yaml::Value::Bool(b) => Value::Bool(b),
-        serde_yaml::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f)
-                    .map(Value::Number)
-                    .unwrap_or_else(|| Value::String(n.to_string()))
-            }
-        }
-        serde_yaml::Value::String(s) => Value::String(s),
-        serde_yaml::Value::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect()),
-        serde_yaml::Value::Mapping(mapping) => {
-            let mut map = Map::with_capacity(mapping.len());
-            for (key, value) in mapping {
-                map.insert(key_to_string(key), yaml_to_json(value));
-            }
-            Value::Object(map)
-        }
-        serde_yaml::Value::Tagged(tagged) => yaml_to_json(tagged.value),
-    }
-}
-
-fn key_to_string(key: serde_yaml::Value) -> String {
-    match key {
-        serde_yaml::Value::String(s) => s,
-        serde_yaml::Value::Null => "null".to_string(),
-        serde_yaml::Value::Bool(b) => b.to_string(),
-        serde_yaml::Value::Number(n) => n.to_string(),
-        serde_yaml::Value::Tagged(tagged) => key_to_string(tagged.value),
-        other => serde_yaml::to_string(&other).unwrap_or_default().trim_end().to_string(),
-    }
 }
 
 /// Writes one value as a YAML document (no leading `---`, ending in a newline).
@@ -183,5 +151,36 @@ mod tests {
             vec![json!({"a": 1}), json!({"b": "two\nlines"})]
         );
         assert!(out.contains("---\n"));
+    }
+
+    #[test]
+    fn reads_scalars_as_go_does_for_manifests() {
+        // Helm charts write file modes in octal; kubectl and Kustomize read them as numbers.
+        let docs = parse_documents(
+            "mode: 0755
+big: 1_000
+yes: yes
+t: true
+f: 1.5
+z: ~
+",
+            "f.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            docs[0],
+            json!({"mode": 493, "big": 1000, "yes": "yes", "t": true, "f": 1.5, "z": null})
+        );
+    }
+
+    #[test]
+    fn refuses_duplicate_keys_but_lenient_reading_keeps_the_last() {
+        let text = "kind: ConfigMap\nmetadata:\n  labels:\n    app: one\n    app: two\n---\n# empty\n---\nkind: B\n";
+        let err = parse_documents(text, "out").unwrap_err();
+        assert_eq!(err.line, Some(5), "{err}");
+        let docs = parse_documents_lenient(text, "out").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0]["metadata"]["labels"], json!({"app": "two"}));
+        assert_eq!(docs[1], json!({"kind": "B"}));
     }
 }
