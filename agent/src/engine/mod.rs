@@ -8,6 +8,7 @@
 //! The reconcile only sees the [`Engine`] trait, so its control flow is tested without a
 //! Kluctl project; [`scope`] holds the pure pre-flight check every engine runs before applying.
 
+pub mod kluctl;
 pub mod scope;
 
 use futures::future::BoxFuture;

@@ -2,6 +2,7 @@
 //! `KluctlDeployment` CRD, an artifact server on 127.0.0.1, and the agent (in-process with a
 //! scripted engine for the controller's behaviour).
 
+mod binary;
 mod controller;
 mod gitops;
 mod harness;

@@ -83,6 +83,10 @@ impl RemoteObjects {
                 message: "the cluster does not serve Namespaces".to_string(),
             })?;
         let list_namespaces = client.list_objects(&namespaces, None, None);
+        // A namespace-scoped user lists in the namespaces the render uses, and in its own
+        // default namespace (a delete renders nothing).
+        let mut fallback_namespaces = rendered_namespaces.clone();
+        fallback_namespaces.insert(default_namespace.clone());
 
         let listed = async {
             let Some(d) = discriminator.filter(|d| !d.is_empty()) else {
@@ -91,7 +95,7 @@ impl RemoteObjects {
             let selector = format!("{DISCRIMINATOR_LABEL}={d}");
             let lists = discovery
                 .listable()
-                .map(|resource| list_with_fallback(client, resource, &selector, &rendered_namespaces, result));
+                .map(|resource| list_with_fallback(client, resource, &selector, &fallback_namespaces, result));
             let listings = join_all(lists).await;
             warn_denied(&listings, result);
             listings.into_iter().flat_map(|l| l.objects).collect()
