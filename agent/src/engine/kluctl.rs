@@ -10,6 +10,8 @@
 //! prune and delete always work), render completely, check the scope ([`super::scope`]), apply
 //! without pruning, then, only when the deploy had no errors and `spec.prune` is set, prune the
 //! orphans of the agent's namespace. Nothing is applied when rendering or the scope check fails.
+//! Unless the agent may deploy elsewhere, the connection is restricted to the namespace
+//! (`ClusterClient::restrict_to_namespace`): no request of a run leaves it.
 
 use super::{DeleteRequest, DeployRequest, Engine, EngineReport, Failure, Identity};
 use futures::future::BoxFuture;
@@ -67,6 +69,9 @@ impl KluctlEngine {
     async fn run_deploy(&self, request: &DeployRequest<'_>) -> Result<EngineReport, Failure> {
         let spec = request.spec;
         let client = self.client(&request.identity, request.namespace)?;
+        if !request.allow_out_of_namespace {
+            client.restrict_to_namespace(request.namespace);
+        }
         let mut project = project_options(request.project_dir, spec)?;
         let resolved = shared::project::resolve_target(&project).map_err(build_failed)?;
         if resolved.target.discriminator.as_deref().is_none_or(str::is_empty) {
@@ -152,6 +157,7 @@ impl KluctlEngine {
     async fn run_delete(&self, request: &DeleteRequest<'_>) -> Result<EngineReport, Failure> {
         let spec = request.spec;
         let client = self.client(&request.identity, request.namespace)?;
+        client.restrict_to_namespace(request.namespace);
         let project = shared::project::Inclusion {
             include_tags: spec.include_tags.clone(),
             exclude_tags: spec.exclude_tags.clone(),

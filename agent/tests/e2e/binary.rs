@@ -156,6 +156,30 @@ pub async fn ready_at(cluster: &Cluster, name: &str, n: u32, agent: &AgentProces
     }
 }
 
+/// Polls until `check` answers, failing with the status and the agent's log.
+pub async fn wait_for<T>(
+    cluster: &Cluster,
+    name: &str,
+    agent: &AgentProcess,
+    check: impl Fn(&KluctlDeployment) -> Option<T>,
+) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        let kd = cluster.get_kd(NS, name).await;
+        if let Some(found) = kd.as_ref().and_then(&check) {
+            return found;
+        }
+        if start.elapsed() > WAIT {
+            panic!(
+                "timed out waiting for {name}; status: {}\nagent log:\n{}",
+                serde_json::to_string_pretty(&kd.map(|k| k.status)).unwrap(),
+                agent.logs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub fn config_map(cluster: &Cluster, name: &str) -> Option<Value> {
     cluster.server.get_object(&Gvr::core("configmaps"), Some(NS), name)
 }
@@ -328,4 +352,131 @@ async fn killed_during_a_deploy_and_restarted_the_agent_converges() {
     ready_at(&cluster, "app", 1, &agent).await;
     assert!(config_map(&cluster, "after").is_some());
     drop(agent);
+}
+
+#[tokio::test]
+async fn with_only_its_role_and_an_impersonated_deployer_the_agent_stays_in_its_namespace() {
+    let cluster = Cluster::start(ServerOptions::default().rbac()).await;
+    cluster.create_namespace(NS);
+    cluster.create_namespace("other");
+    let artifacts = Artifacts::start();
+    cluster.create_git_repository(NS, "repo", None).await;
+    let work = tempfile::tempdir().unwrap();
+    // Without a deploy role: the agent deploys only as the ServiceAccounts it impersonates.
+    let mut install = shared::crd::manifests::AgentInstallOptions::new(NS);
+    install.deploy_cluster_role = None;
+    for object in shared::crd::manifests::agent_manifests(&install) {
+        if object["kind"] != "Deployment" {
+            cluster.server.create_object(object).expect("agent RBAC");
+        }
+    }
+    // The deployer may write ConfigMaps and Secrets of the namespace; the agent itself may not.
+    for object in [
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer", "namespace": NS}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+               "metadata": {"name": "deployer", "namespace": NS},
+               "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["*"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "deployer", "namespace": NS},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+               "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": NS}]}),
+    ] {
+        cluster.server.create_object(object).expect("deployer RBAC");
+    }
+    let user = format!("system:serviceaccount:{NS}:kluctl-agent");
+    let groups = ["system:serviceaccounts", &format!("system:serviceaccounts:{NS}")];
+    let token = cluster.server.token_for(&user, &groups);
+    let proxy = crate::proxy::RecordingProxy::start(cluster.server.url()).await;
+    let kubeconfig = work.path().join("agent-kubeconfig");
+    proxy.write_kubeconfig(&kubeconfig, &user, &token, NS);
+    publish(&cluster, &artifacts, 1, &project("greeting", true)).await;
+    let agent = AgentProcess::start_with_kubeconfig(&kubeconfig, &artifacts, work.path(), &[]);
+
+    // As itself the agent may not deploy: the API server's answer is the failure.
+    cluster.create_kd(NS, &kluctl_deployment("app")).await;
+    let message = wait_for(&cluster, "app", &agent, |kd| {
+        let (status, reason, message) = ready(kd)?;
+        (status == "False" && reason == "ReconciliationFailed").then_some(message)
+    })
+    .await;
+    assert!(message.contains("forbidden"), "{message}");
+    assert!(config_map(&cluster, "settings").is_none());
+
+    cluster
+        .patch_kd(NS, "app", json!({"spec": {"serviceAccountName": "deployer"}}))
+        .await;
+    ready_at(&cluster, "app", 1, &agent).await;
+    let settings = config_map(&cluster, "settings").unwrap();
+    assert_eq!(settings["metadata"]["labels"]["kluctl.io/discriminator"], "e2e-test");
+
+    publish(&cluster, &artifacts, 2, &project("greeting", false)).await;
+    ready_at(&cluster, "app", 2, &agent).await;
+    assert!(config_map(&cluster, "extra").is_none(), "extra was not pruned");
+    cluster.kds(NS).delete("app", &Default::default()).await.unwrap();
+    cluster.wait_gone(NS, "app", WAIT).await;
+    assert!(config_map(&cluster, "settings").is_none());
+
+    let seen = proxy.seen();
+    let outside: Vec<_> = seen
+        .iter()
+        .filter(|r| !crate::proxy::within_namespace(&r.path, NS))
+        .collect();
+    assert!(outside.is_empty(), "requests outside {NS}: {outside:#?}");
+    drop(agent);
+}
+
+#[tokio::test]
+async fn a_missing_path_fails_and_a_failing_source_still_deploys_its_last_artifact() {
+    let (cluster, artifacts, work) = setup().await;
+    publish(&cluster, &artifacts, 1, &project("greeting", false)).await;
+    let agent = AgentProcess::start(&cluster, &artifacts, work.path(), &[]);
+    let mut object = kluctl_deployment("app");
+    object.spec.path = Some("no/such/dir".into());
+    cluster.create_kd(NS, &object).await;
+    let (reason, message) = wait_for(&cluster, "app", &agent, |kd| {
+        let (status, reason, message) = ready(kd)?;
+        (status == "False").then_some((reason, message))
+    })
+    .await;
+    assert_eq!(reason, "ArtifactFailed");
+    assert!(message.contains("no/such/dir"), "{message}");
+
+    // The source fails to fetch a newer commit: its last artifact is still deployed, and
+    // failures name the source's problem.
+    let failing = json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "GitOperationFailed",
+        "message": "authentication required", "lastTransitionTime": "2024-01-01T00:00:00Z"}]}});
+    cluster
+        .git_repositories(NS)
+        .patch_status("repo", &Default::default(), &kube::api::Patch::Merge(failing))
+        .await
+        .unwrap();
+    let artifact_gone = json!({"status": {"artifact": null}});
+    cluster
+        .git_repositories(NS)
+        .patch_status("repo", &Default::default(), &kube::api::Patch::Merge(artifact_gone))
+        .await
+        .unwrap();
+    cluster.patch_kd(NS, "app", json!({"spec": {"path": "deploy"}})).await;
+    let message = wait_for(&cluster, "app", &agent, |kd| {
+        let (_, reason, message) = ready(kd)?;
+        (reason == "ArtifactFailed" && message.contains("source artifact not found")).then_some(message)
+    })
+    .await;
+    assert!(message.contains("authentication required"), "{message}");
+    let path = format!("gitrepository/{NS}/repo/{:040x}.tar.gz", 1);
+    let published = artifacts
+        .server
+        .publish_at(&path, source_tarball(&project("greeting", false)));
+    let restored = json!({"status": {"artifact": artifact_status(&published, &revision(1))}});
+    cluster
+        .git_repositories(NS)
+        .patch_status("repo", &Default::default(), &kube::api::Patch::Merge(restored))
+        .await
+        .unwrap();
+    let kd = ready_at(&cluster, "app", 1, &agent).await;
+    assert!(config_map(&cluster, "settings").is_some());
+    assert_eq!(
+        kd.status.unwrap().last_applied_digest.as_deref(),
+        Some(published.digest.as_str())
+    );
 }

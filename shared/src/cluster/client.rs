@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     pub(crate) default_namespace: String,
     pub(crate) discovery: tokio::sync::RwLock<Option<Arc<Discovery>>>,
     pub(crate) discovery_refresh: tokio::sync::Mutex<u64>,
+    /// Set for a namespace-scoped caller (the agent): see [`ClusterClient::restrict_to_namespace`].
+    pub(crate) namespace_scope: std::sync::OnceLock<String>,
 }
 
 /// A connection to one cluster; cheap to clone.
@@ -237,6 +239,7 @@ impl ClusterClient {
                 default_namespace,
                 discovery: tokio::sync::RwLock::new(None),
                 discovery_refresh: tokio::sync::Mutex::new(0),
+                namespace_scope: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -254,6 +257,19 @@ impl ClusterClient {
     /// The namespace for namespaced objects that set none.
     pub fn default_namespace(&self) -> &str {
         &self.inner.default_namespace
+    }
+
+    /// Keeps the reads of live state inside `namespace`: no cluster-wide lists, no Namespace
+    /// reads, no cluster id. For a caller that only deploys there (the per-namespace agent),
+    /// whose requests must never leave its namespace, even when RBAC would refuse them anyway.
+    /// The first call wins.
+    pub fn restrict_to_namespace(&self, namespace: &str) {
+        let _ = self.inner.namespace_scope.set(namespace.to_string());
+    }
+
+    /// The namespace set by [`ClusterClient::restrict_to_namespace`].
+    pub fn namespace_scope(&self) -> Option<&str> {
+        self.inner.namespace_scope.get().map(String::as_str)
     }
 
     /// The request limiter (its current limit shows how the server copes).

@@ -12,6 +12,9 @@
 //!    objects of one resource are missing there (one request instead of hundreds on a first
 //!    deploy).
 //! 3. LIST the namespaces.
+//!
+//! A client restricted to one namespace ([`ClusterClient::restrict_to_namespace`]) lists only
+//! the namespaced resources of that namespace in step 1 and skips step 3.
 
 use super::ClusterError;
 use super::client::ClusterClient;
@@ -82,7 +85,14 @@ impl RemoteObjects {
             .ok_or_else(|| ClusterError::ListRemote {
                 message: "the cluster does not serve Namespaces".to_string(),
             })?;
-        let list_namespaces = client.list_objects(&namespaces, None, None);
+        let scope = client.namespace_scope();
+        let list_namespaces = async {
+            match scope {
+                // A namespace-scoped caller neither lists nor reads Namespaces: its own exists.
+                Some(ns) => Ok(vec![serde_json::json!({"metadata": {"name": ns}})]),
+                None => client.list_objects(&namespaces, None, None).await,
+            }
+        };
         // A namespace-scoped user lists in the namespaces the render uses, and in its own
         // default namespace (a delete renders nothing).
         let mut fallback_namespaces = rendered_namespaces.clone();
@@ -93,6 +103,23 @@ impl RemoteObjects {
                 return Vec::<Value>::new();
             };
             let selector = format!("{DISCRIMINATOR_LABEL}={d}");
+            if let Some(ns) = scope {
+                let lists = discovery
+                    .listable()
+                    .filter(|resource| resource.namespaced)
+                    .map(|resource| client.list_objects(resource, Some(ns), Some(&selector)));
+                let mut objects = Vec::new();
+                for (resource, listed) in discovery.listable().filter(|r| r.namespaced).zip(join_all(lists).await) {
+                    match listed {
+                        Ok(listed) => objects.extend(listed),
+                        Err(e) if e.is_forbidden() => {
+                            result.add_warning(None, format!("may not list {} in {ns}: {e}", resource.plural))
+                        }
+                        Err(e) => tracing::debug!("listing {} in {ns} failed: {e}", resource.plural),
+                    }
+                }
+                return objects;
+            }
             let lists = discovery
                 .listable()
                 .map(|resource| list_with_fallback(client, resource, &selector, &fallback_namespaces, result));

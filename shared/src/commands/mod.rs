@@ -98,6 +98,10 @@ impl Session<'_> {
 
     /// The UID of the `kube-system` Namespace (Kluctl's cluster id); a warning when unreadable.
     async fn cluster_id(&self, result: &ResultBuilder) -> Option<String> {
+        // `kube-system` is outside a namespace-scoped caller's namespace.
+        if self.client.namespace_scope().is_some() {
+            return None;
+        }
         let namespaces = self
             .client
             .discovery()
