@@ -157,7 +157,9 @@ impl KluctlEngine {
     async fn run_delete(&self, request: &DeleteRequest<'_>) -> Result<EngineReport, Failure> {
         let spec = request.spec;
         let client = self.client(&request.identity, request.namespace)?;
-        client.restrict_to_namespace(request.namespace);
+        if !request.allow_out_of_namespace {
+            client.restrict_to_namespace(request.namespace);
+        }
         let project = shared::project::Inclusion {
             include_tags: spec.include_tags.clone(),
             exclude_tags: spec.exclude_tags.clone(),
@@ -178,7 +180,9 @@ impl KluctlEngine {
                 request.discriminator
             ),
         })?;
-        keep_in_namespace(&mut plan, request.namespace);
+        if !request.allow_out_of_namespace {
+            keep_in_namespace(&mut plan, request.namespace);
+        }
         let result = plan.execute(&session, delete_options(spec)).await;
         let obfuscator = Obfuscator::new();
         Ok(EngineReport {

@@ -62,6 +62,8 @@ pub struct DeleteRequest<'a> {
     pub spec: &'a KluctlDeploymentSpec,
     /// Credentials to delete with.
     pub identity: Identity,
+    /// Also delete objects outside the namespace (the agent may deploy there).
+    pub allow_out_of_namespace: bool,
 }
 
 /// What went wrong, with the condition reason it maps to.
@@ -95,6 +97,7 @@ pub trait Engine: Send + Sync + 'static {
     /// object is a `BuildFailed` failure and nothing is applied.
     fn deploy<'a>(&'a self, request: DeployRequest<'a>) -> BoxFuture<'a, EngineReport>;
 
-    /// Deletes every object carrying the discriminator, in the agent's namespace.
+    /// Deletes every object carrying the discriminator, in the agent's namespace (anywhere when
+    /// the agent may deploy outside it).
     fn delete<'a>(&'a self, request: DeleteRequest<'a>) -> BoxFuture<'a, EngineReport>;
 }

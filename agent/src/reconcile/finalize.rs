@@ -43,6 +43,7 @@ pub async fn run(object: &KluctlDeployment, ctx: &Context) -> Outcome {
                     discriminator,
                     spec: &object.spec,
                     identity: super::identity(object, ctx),
+                    allow_out_of_namespace: ctx.config.allow_out_of_namespace,
                 };
                 let report = tokio::time::timeout(timeout, ctx.engine.delete(request)).await;
                 let failure = match report {

@@ -480,3 +480,56 @@ async fn a_missing_path_fails_and_a_failing_source_still_deploys_its_last_artifa
         Some(published.digest.as_str())
     );
 }
+
+#[tokio::test]
+async fn the_simple_kluctl_example_deploys_unchanged_and_is_deleted() {
+    // kluctl-examples/simple creates its own Namespace: an agent allowed outside its namespace.
+    let cluster = Cluster::start(ServerOptions::default().simulate_controllers()).await;
+    cluster.create_namespace(NS);
+    let artifacts = Artifacts::start();
+    cluster.create_git_repository(NS, "repo", None).await;
+    let work = tempfile::tempdir().unwrap();
+    let example = testdata().join("kluctl-examples/simple");
+    let tarball = kluctl_e2e::servers::artifact::tarball_from_dir(&example).unwrap();
+    let published = artifacts
+        .server
+        .publish_at(&format!("gitrepository/{NS}/repo/{:040x}.tar.gz", 1), tarball);
+    cluster
+        .set_artifact(NS, "repo", artifact_status(&published, &revision(1)))
+        .await;
+    let agent = AgentProcess::start(&cluster, &artifacts, work.path(), &["--allow-out-of-namespace"]);
+    let mut object = kluctl_deployment("simple");
+    object.spec.path = None;
+    object.spec.target = Some("simple".into());
+    object.spec.args = None;
+    object.spec.timeout = Some("2m".into());
+    cluster.create_kd(NS, &object).await;
+    let kd = ready_at(&cluster, "simple", 1, &agent).await;
+    let status = kd.status.unwrap();
+    assert_eq!(status.discriminator.as_deref(), Some("kluctl-examples-simple-simple"));
+    let deployments = Gvr::new("apps", "v1", "deployments");
+    let nginx = cluster
+        .server
+        .get_object(&deployments, Some("simple-simple"), "nginx-deployment")
+        .expect("nginx deployed into the example's namespace");
+    assert_eq!(
+        nginx["metadata"]["labels"]["kluctl.io/discriminator"],
+        "kluctl-examples-simple-simple"
+    );
+    assert_eq!(
+        condition(&cluster.get_kd(NS, "simple").await.unwrap(), "Healthy").map(|c| c.0),
+        Some("True".to_string())
+    );
+
+    cluster.kds(NS).delete("simple", &Default::default()).await.unwrap();
+    cluster.wait_gone(NS, "simple", WAIT).await;
+    let start = std::time::Instant::now();
+    while cluster
+        .server
+        .get_object(&deployments, Some("simple-simple"), "nginx-deployment")
+        .is_some()
+    {
+        assert!(start.elapsed() < WAIT, "nginx not deleted:\n{}", agent.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
