@@ -6,7 +6,8 @@
 //! bounded, secret-free summary and the failure to report, if any.
 //!
 //! The reconcile only sees the [`Engine`] trait, so its control flow is tested without a
-//! Kluctl project; [`scope`] holds the pure pre-flight check every engine runs before applying.
+//! Kluctl project; [`kluctl::KluctlEngine`] is the production engine (on `shared::commands`),
+//! and [`scope`] holds the pure pre-flight check it runs before applying.
 
 pub mod kluctl;
 pub mod scope;
