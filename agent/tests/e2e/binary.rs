@@ -533,3 +533,38 @@ async fn the_simple_kluctl_example_deploys_unchanged_and_is_deleted() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn every_interval_redeploys_and_corrects_drift() {
+    let (cluster, artifacts, work) = setup().await;
+    publish(&cluster, &artifacts, 1, &project("greeting", false)).await;
+    let agent = AgentProcess::start(&cluster, &artifacts, work.path(), &[]);
+    let mut object = kluctl_deployment("app");
+    object.spec.interval = "2s".into();
+    cluster.create_kd(NS, &object).await;
+    ready_at(&cluster, "app", 1, &agent).await;
+    // Someone edits the object by hand (kubectl edit); nothing changes in the source.
+    let config_maps: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        cluster.admin.clone(),
+        NS,
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+    );
+    let edit = kube::api::PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    config_maps
+        .patch(
+            "settings",
+            &edit,
+            &kube::api::Patch::Merge(json!({"data": {"greeting": "drifted"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(config_map(&cluster, "settings").unwrap()["data"]["greeting"], "drifted");
+    let start = std::time::Instant::now();
+    while config_map(&cluster, "settings").unwrap()["data"]["greeting"] != "hello" {
+        assert!(start.elapsed() < WAIT, "drift not corrected:\n{}", agent.logs());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
