@@ -3,8 +3,9 @@
 //!
 //! Measured: the binary's size; resident memory when idle (watches synced, nothing to do);
 //! peak resident memory over a first deploy of the 1,000 objects; the time from a new artifact
-//! revision (one ConfigMap changed) to `Ready=True` at that revision; and peak memory while
-//! fetching a large artifact (memory must not grow with artifact size). There is no reference
+//! revision (one ConfigMap changed) to `Ready=True` at that revision; and the peak memory of a
+//! fresh agent fetching a large artifact (64 MiB of incompressible data next to the project)
+//! and re-deploying the unchanged objects (memory must not grow with artifact size). There is no reference
 //! tool to run side by side (Flux's controllers need a real cluster), so the rows carry the
 //! absolute targets of the issue: idle under 20 MiB, peak under 100 MiB.
 
@@ -86,7 +87,37 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Row>> {
         100.0,
     ));
     agent.stop();
+
+    // A fresh agent fetches a large artifact (the project plus an incompressible blob) and
+    // re-deploys the unchanged objects: its peak must not grow with the artifact's size.
+    let blob_mib = if config.quick { 8 } else { 64 };
+    let mut agent = Agent::start(&binary, &server, &artifacts, work.path())?;
+    let mut files = project(objects, "v2");
+    files.push(TreeFile::new("blob/data.bin", incompressible(blob_mib * 1024 * 1024)));
+    let third = publish_files(&server, &artifacts, 3, &files)?;
+    wait_for(Duration::from_secs(300), || applied(&server, &third))
+        .with_context(|| format!("large artifact; agent log:\n{}", agent.log_tail()))?;
+    rows.push(memory_row(
+        &format!("peak memory (RSS), fresh agent: {blob_mib} MiB artifact, {objects} unchanged objects"),
+        agent.peak_rss()?,
+        100.0,
+    ));
+    agent.stop();
     Ok(rows)
+}
+
+/// Pseudo-random bytes (xorshift), which gzip cannot shrink.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
 }
 
 fn memory_row(case: &str, bytes: u64, target_mib: f64) -> Row {
@@ -226,8 +257,17 @@ fn publish(
     objects: usize,
     value: &str,
 ) -> anyhow::Result<String> {
+    publish_files(server, artifacts, n, &project(objects, value))
+}
+
+fn publish_files(
+    server: &TestServer,
+    artifacts: &ArtifactServer,
+    n: u32,
+    files: &[TreeFile],
+) -> anyhow::Result<String> {
     let path = format!("gitrepository/{NS}/repo/{n:040x}.tar.gz");
-    let published: Published = artifacts.publish_at(&path, source_tarball(&project(objects, value)));
+    let published: Published = artifacts.publish_at(&path, source_tarball(files));
     let rev = revision(n);
     let mut repo = server
         .get_object(&git_repositories(), Some(NS), "repo")
