@@ -1,9 +1,11 @@
 //! The projects in `examples/`, as a user runs them: the real binary renders each one offline
 //! (kinds, names, namespaces, labels per target), deploys it to the test API server, and a
-//! follow-up `diff` finds nothing to change. The gitops example also installs the CRDs and checks
-//! that its committed agent manifests are what `agent install --export` prints today.
+//! follow-up `diff` finds nothing to change. The helm example's chart is checked to be what
+//! `helm-pull` stores; the gitops example also installs the CRDs and checks that its committed
+//! agent manifests are what `agent install --export` prints today.
 
 use kluctl_e2e::apiserver::{Gvr, ServerOptions, TestServer};
+use kluctl_e2e::servers::chart_repo::ChartRepoServer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -258,6 +260,13 @@ fn helm_renders_the_pre_pulled_chart_per_target_then_deploys_into_the_release_na
 
 /// Every file below `.helm-charts` with its content.
 fn chart_files(project: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let files = files_below(&project.join(".helm-charts"));
+    assert!(!files.is_empty(), "the chart is pre-pulled");
+    files
+}
+
+/// Every file below `dir` with its content, sorted by path.
+fn files_below(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     fn walk(dir: &Path, files: &mut Vec<(PathBuf, Vec<u8>)>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -269,10 +278,61 @@ fn chart_files(project: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         }
     }
     let mut files = Vec::new();
-    walk(&project.join(".helm-charts"), &mut files);
+    walk(dir, &mut files);
     files.sort();
-    assert!(!files.is_empty(), "the chart is pre-pulled");
     files
+}
+
+#[test]
+fn helm_example_chart_is_stored_exactly_as_helm_pull_stores_it() {
+    let env = Env::start();
+    let committed = example("helm/.helm-charts/https_charts.example.com/greeter/0.1.0");
+
+    // Publish the committed chart in a repository on 127.0.0.1 and point a copy of the project at it.
+    let repo_dir = tempfile::tempdir().unwrap();
+    let repo = ChartRepoServer::start(repo_dir.path().to_path_buf(), None);
+    let helm = kluctl_e2e::servers::charts::test_helm();
+    kluctl_e2e::servers::charts::package(&helm, &committed, repo_dir.path());
+    kluctl_e2e::servers::charts::repo_index(&helm, repo_dir.path(), &repo.url());
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("helm");
+    copy_dir(&example("helm"), &project);
+    std::fs::remove_dir_all(project.join(".helm-charts")).unwrap();
+    let chart_config = project.join("greeter/helm-chart.yaml");
+    let text = std::fs::read_to_string(&chart_config).unwrap();
+    assert!(text.contains("repo: https://charts.example.com\n"), "{text}");
+    std::fs::write(&chart_config, text.replace("https://charts.example.com", &repo.url())).unwrap();
+
+    let pulled = env.run(&["helm-pull", "--project-dir", project.to_str().unwrap()]);
+    assert_eq!(code(&pulled), 0, "{}", stdout(&pulled));
+    let charts = project.join(".helm-charts");
+    let version_dir = std::fs::read_dir(&charts)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("greeter/0.1.0"))
+        .find(|p| p.is_dir())
+        .expect("helm-pull stored greeter 0.1.0");
+    assert_eq!(relative_files(&version_dir), relative_files(&committed));
+}
+
+/// Every file below `dir`, relative to it, with its content.
+fn relative_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    files_below(dir)
+        .into_iter()
+        .map(|(path, content)| (path.strip_prefix(dir).unwrap().to_path_buf(), content))
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 #[test]
