@@ -507,6 +507,8 @@ fn gitops_installs_crds_agent_and_kluctl_deployment_then_the_app_deploys_into_te
         .expect("kubectl runs (the reference client must be installed)");
     assert!(flux.status.success(), "{}", String::from_utf8_lossy(&flux.stderr));
 
+    // The server checks custom resources against their CRD's schema, so this proves the
+    // committed GitRepository and KluctlDeployment are valid for the installed CRDs.
     env.deploy_then_diff_clean(&project, "team-a");
     let kd = env.get(
         &Gvr::new("flux.kluctl.io", "v1alpha1", "kluctldeployments"),
