@@ -348,7 +348,7 @@ fn multi_env_renders_each_target_with_its_vars_args_and_conditional_item() {
             "multi-env-dev/Deployment/backend",
             "multi-env-dev/Service/backend",
             "multi-env-dev/Deployment/frontend",
-            "multi-env-dev/Pod/debug-shell",
+            "multi-env-dev/Deployment/debug-shell",
         ],
         "overrideNamespace places every namespaced object; dev turns the debug item on"
     );
@@ -421,10 +421,10 @@ fn multi_env_deploys_both_targets_side_by_side_and_each_diffs_clean() {
     assert_eq!(backend["spec"]["replicas"], 3);
     assert!(
         env.server
-            .get_object(&Gvr::core("pods"), Some("multi-env-prod"), "debug-shell")
+            .get_object(&deployments(), Some("multi-env-prod"), "debug-shell")
             .is_none()
     );
-    env.get(&Gvr::core("pods"), Some("multi-env-dev"), "debug-shell");
+    env.get(&deployments(), Some("multi-env-dev"), "debug-shell");
 }
 
 #[test]
