@@ -133,7 +133,7 @@ where
                     Some(old) => {
                         let delta = Delta::between(old, &snapshot);
                         stdout.write_all(render_delta(old, &snapshot, &delta, console.stdout_paint()).as_bytes())?;
-                        format!("{} in {took}: {}", snapshot.summary, describe(&delta))
+                        format!("{} in {took}: {}", snapshot.summary, describe(&delta, snapshot.layout))
                     }
                 };
                 stdout.flush()?;
@@ -159,16 +159,15 @@ where
     }
 }
 
-fn describe(delta: &Delta) -> String {
+fn describe(delta: &Delta, layout: Layout) -> String {
     if delta.is_empty() {
         return "no changes".to_string();
     }
-    format!(
-        "{} changed, {} added, {} removed",
-        delta.changed.len(),
-        delta.added.len(),
-        delta.removed.len()
-    )
+    let (changed, added, removed) = (delta.changed.len(), delta.added.len(), delta.removed.len());
+    match layout {
+        Layout::Documents => format!("{changed} changed, {added} added, {removed} removed"),
+        Layout::Report => format!("{added} appeared, {changed} changed, {removed} gone"),
+    }
 }
 
 fn list_paths(changes: &Changes) -> String {

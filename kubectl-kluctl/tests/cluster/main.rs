@@ -13,3 +13,4 @@ mod pipeline;
 mod readiness;
 mod secrets;
 mod util;
+mod watch;
