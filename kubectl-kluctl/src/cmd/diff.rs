@@ -51,8 +51,9 @@ in full, then every save of a project file renders and diffs again over the same
 and only what changed since the previous diff is printed: `+ ref` for an object that now
 differs (with its changes), `~ ref` for one whose differences changed, `- ref: no longer
 changed` for one that matches the cluster again; errors and warnings come and go the same way.
-A failed render or diff is shown on stderr and the watch goes on; the next good diff is then
-printed in full. stderr has what was saved and how long each run took.
+A failed render or diff (or one that exceeds --timeout, which bounds each run) is shown on
+stderr and the watch goes on; the next good diff is then printed in full. stderr has what was
+saved and how long each run took.
 
 Exit codes, as kubectl diff: 0 no changes, 1 changes, 2 the diff failed.";
 

@@ -55,19 +55,28 @@ fn save_atomically(path: &Path, change: impl FnOnce(&str) -> String) {
     std::fs::rename(&temp, path).unwrap();
 }
 
-struct Plugin<'a> {
-    server: &'a TestServer,
+/// Runs the plugin with a clean environment, its own HOME and TMPDIR, against one server.
+struct Plugin {
+    kubeconfig: PathBuf,
     home: tempfile::TempDir,
     tmp: tempfile::TempDir,
 }
 
-impl Plugin<'_> {
+impl Plugin {
+    fn new(server: &TestServer) -> Plugin {
+        Plugin {
+            kubeconfig: server.kubeconfig_path().to_path_buf(),
+            home: tempfile::tempdir().unwrap(),
+            tmp: tempfile::tempdir().unwrap(),
+        }
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(binary());
         command
             .args(args)
             .arg("--kubeconfig")
-            .arg(self.server.kubeconfig_path())
+            .arg(&self.kubeconfig)
             .env_clear()
             .env("HOME", self.home.path())
             .env("TMPDIR", self.tmp.path())
@@ -145,19 +154,9 @@ fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
     text
 }
 
-#[test]
-fn diff_watch_reports_what_starts_and_stops_differing_shows_errors_in_place_and_exits_130() {
-    let server = TestServer::start_blocking(
-        ServerOptions::default()
-            .simulate_controllers()
-            .controller_delay(Duration::from_millis(50)),
-    )
-    .unwrap();
-    let plugin = Plugin {
-        server: &server,
-        home: tempfile::tempdir().unwrap(),
-        tmp: tempfile::tempdir().unwrap(),
-    };
+/// The hello project (with its `mood` var) deployed to a fresh server.
+fn deployed_hello(server: &TestServer) -> (Plugin, tempfile::TempDir) {
+    let plugin = Plugin::new(server);
     let project = tempfile::tempdir().unwrap();
     hello_project(project.path());
     let dir = project.path().to_str().unwrap();
@@ -171,6 +170,19 @@ fn diff_watch_reports_what_starts_and_stops_differing_shows_errors_in_place_and_
         "{}",
         String::from_utf8_lossy(&deployed.stderr)
     );
+    (plugin, project)
+}
+
+#[test]
+fn diff_watch_reports_what_starts_and_stops_differing_shows_errors_in_place_and_exits_130() {
+    let server = TestServer::start_blocking(
+        ServerOptions::default()
+            .simulate_controllers()
+            .controller_delay(Duration::from_millis(50)),
+    )
+    .unwrap();
+    let (plugin, project) = deployed_hello(&server);
+    let dir = project.path().to_str().unwrap();
 
     let watching = Watching::start(plugin.command(&["diff", "--project-dir", dir, "-t", "dev", "--watch"]));
     watching.expect("first diff, clean", |_, err| {
@@ -231,13 +243,44 @@ fn diff_watch_reports_what_starts_and_stops_differing_shows_errors_in_place_and_
 }
 
 #[test]
+fn diff_watch_shows_cluster_errors_in_place_and_keeps_watching() {
+    let server = TestServer::start_blocking(
+        ServerOptions::default()
+            .simulate_controllers()
+            .controller_delay(Duration::from_millis(50)),
+    )
+    .unwrap();
+    let (plugin, project) = deployed_hello(&server);
+    let dir = project.path().to_str().unwrap();
+    // --timeout bounds each run: the retries against a gone server end there.
+    let args = ["diff", "--project-dir", dir, "-t", "dev", "--watch", "--timeout", "3s"];
+    let watching = Watching::start(plugin.command(&args));
+    watching.expect("first diff", |_, err| err.contains("Watching "));
+    server.shutdown();
+    let vars = project.path().join("deployment.yaml");
+    edit(&vars, |text| text.replace("mood: calm", "mood: excited"));
+    watching.expect("cluster error", |_, err| {
+        err.contains("error: the command did not finish within --timeout 3s") && err.contains("still watching")
+    });
+    // Still watching: the next save runs again (and fails again, the server being gone).
+    edit(&vars, |text| text.replace("mood: excited", "mood: calm"));
+    watching.expect("second run", |_, err| {
+        err.matches("did not finish within --timeout").count() == 2
+    });
+    let (code, out, err) = watching.interrupt();
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(out, "", "nothing differed before the server went away");
+    let left: Vec<_> = std::fs::read_dir(plugin.tmp.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "runs cut short by --timeout left files behind: {left:?}"
+    );
+}
+
+#[test]
 fn diff_watch_prints_text_only() {
     let server = TestServer::start_blocking(ServerOptions::default()).unwrap();
-    let plugin = Plugin {
-        server: &server,
-        home: tempfile::tempdir().unwrap(),
-        tmp: tempfile::tempdir().unwrap(),
-    };
+    let plugin = Plugin::new(&server);
     let project = tempfile::tempdir().unwrap();
     hello_project(project.path());
     let dir = project.path().to_str().unwrap();
