@@ -256,12 +256,7 @@ impl TargetFlags {
         if self.api_concurrency == 0 {
             return Err(Exit::Usage.with_error(anyhow::anyhow!("--api-concurrency must be at least 1")));
         }
-        let fixed_images = images
-            .fixed_images
-            .iter()
-            .map(|i| serde_json::to_value(i).and_then(serde_json::from_value))
-            .collect::<Result<Vec<_>, _>>()
-            .context("failed to read the fixed images")?;
+        let fixed_images = images.fixed_images;
         let project_options = shared::project::ProjectOptions {
             project_dir: project.project_dir.clone(),
             project_config: project.project_config.clone(),

@@ -7,6 +7,7 @@ mod cli;
 mod conflicts;
 mod connect;
 mod deploy;
+mod examples;
 mod faults;
 mod order;
 mod pipeline;
