@@ -14,3 +14,4 @@ mod pipeline;
 mod readiness;
 mod secrets;
 mod util;
+mod watch;
