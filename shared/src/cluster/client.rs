@@ -70,6 +70,9 @@ pub(crate) struct Inner {
     pub(crate) default_namespace: String,
     pub(crate) discovery: tokio::sync::RwLock<Option<Arc<Discovery>>>,
     pub(crate) discovery_refresh: tokio::sync::Mutex<u64>,
+    /// Whether the server has answered any request of this client: before it has, a connection
+    /// error means a wrong address or a cluster that is down, and is reported at once.
+    pub(crate) answered: std::sync::atomic::AtomicBool,
 }
 
 /// A connection to one cluster; cheap to clone.
@@ -237,6 +240,7 @@ impl ClusterClient {
                 default_namespace,
                 discovery: tokio::sync::RwLock::new(None),
                 discovery_refresh: tokio::sync::Mutex::new(0),
+                answered: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
