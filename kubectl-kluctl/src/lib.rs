@@ -97,8 +97,11 @@ fn join(joined: Result<anyhow::Result<Exit>, tokio::task::JoinError>) -> anyhow:
 }
 
 /// Starts logging to stderr: warnings by default, everything with `--debug` (or
-/// `KLUCTL_DEBUG=true`), or what `RUST_LOG` says. Safe to call more than once.
+/// `KLUCTL_DEBUG=true`), or what `RUST_LOG` says; coloured only under the same rules as all other
+/// output (a terminal, no `NO_COLOR`/`--no-color`/`TERM=dumb`). Safe to call more than once.
 pub fn init_tracing(argv: &[OsString], env: &io::Env) {
+    let no_color_flag = argv.iter().any(|w| w == "--no-color");
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && output::colour_allowed(no_color_flag, env);
     let debug = argv.iter().any(|w| w == "--debug")
         || matches!(
             env.get("KLUCTL_DEBUG"),
@@ -107,11 +110,14 @@ pub fn init_tracing(argv: &[OsString], env: &io::Env) {
     let filter = match env.non_empty("RUST_LOG") {
         Some(directives) => tracing_subscriber::EnvFilter::new(directives),
         None if debug => tracing_subscriber::EnvFilter::new("debug,hyper=info,rustls=info,h2=info,tower=info"),
-        None => tracing_subscriber::EnvFilter::new("warn"),
+        // kube-client logs every failed request at error level; the command reports the failure
+        // itself, with its cause, so the log lines would only repeat it.
+        None => tracing_subscriber::EnvFilter::new("warn,kube_client=off"),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(debug)
         .try_init();
 }

@@ -1,8 +1,13 @@
 //! `render` and `list-targets` as users run them: the binary as a process over copies of the
-//! examples, offline and against the in-memory API server.
+//! examples, offline and against the in-memory API server; `render --watch` as a long-running
+//! process that is edited under and interrupted.
 
-use crate::util::{assert_code, example_project, plugin, stderr, stdout};
+use crate::util::{assert_code, binary, example_project, plugin, stderr, stdout};
 use kluctl_e2e::apiserver::{ServerOptions, TestServer};
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 #[test]
 fn render_prints_every_object_of_the_target_offline() {
@@ -166,4 +171,127 @@ fn render_against_a_cluster_defaults_namespaces_through_discovery() {
     assert_code(&output, 1);
     assert!(stderr(&output).contains("--offline-kubernetes"), "{}", stderr(&output));
     server.shutdown();
+}
+
+/// A running `render --watch` with its streams collected, its temp files in its own `TMPDIR`.
+struct Watching {
+    child: Child,
+    out: Arc<Mutex<String>>,
+    err: Arc<Mutex<String>>,
+    tmp: tempfile::TempDir,
+}
+
+impl Watching {
+    fn start(args: &[&str]) -> Watching {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut child = Command::new(binary())
+            .args(args)
+            .env("TMPDIR", tmp.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = collect(child.stdout.take().unwrap());
+        let err = collect(child.stderr.take().unwrap());
+        Watching { child, out, err, tmp }
+    }
+
+    /// Waits until stdout contains `needle`, at most `limit` after the call.
+    #[track_caller]
+    fn expect(&self, limit: Duration, what: &str, needle: &str) {
+        let started = Instant::now();
+        while !self.out.lock().unwrap().contains(needle) {
+            assert!(
+                started.elapsed() < limit,
+                "{what}: {needle:?} not seen within {limit:?}\nstdout:\n{}\nstderr:\n{}",
+                self.out.lock().unwrap(),
+                self.err.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn stdout(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    /// Ctrl-C: the exit code, after checking the process left no temporary files.
+    fn interrupt(mut self) -> i32 {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(5), "still running after Ctrl-C");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let left: Vec<_> = std::fs::read_dir(self.tmp.path()).unwrap().collect();
+        assert!(left.is_empty(), "temporary files left behind: {left:?}");
+        status.code().unwrap_or(-1)
+    }
+}
+
+/// Collects a child's stream on a thread.
+fn collect(mut stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    });
+    text
+}
+
+#[test]
+fn render_watch_shows_an_in_place_save_and_an_atomic_rename_each_within_a_second() {
+    let project = example_project("simple");
+    let dir = project.path().to_str().unwrap();
+    let deploy = project.path().join("deployment/nginx/deploy.yml");
+    let original = std::fs::read_to_string(&deploy).unwrap();
+    let watching = Watching::start(&[
+        "render",
+        "--project-dir",
+        dir,
+        "-t",
+        "simple",
+        "--offline-kubernetes",
+        "--watch",
+    ]);
+    watching.expect(Duration::from_secs(10), "first render", "image: nginx:1.27.0");
+
+    // Saved in place.
+    std::fs::write(&deploy, original.replace("replicas: 3", "replicas: 4")).unwrap();
+    watching.expect(Duration::from_secs(1), "in-place save", "+  replicas: 4");
+
+    // Saved atomically, as most editors do: a temp file renamed over the original.
+    let temp = project.path().join("deployment/nginx/.deploy.yml.tmp");
+    std::fs::write(&temp, original.replace("replicas: 3", "replicas: 5")).unwrap();
+    std::fs::rename(&temp, &deploy).unwrap();
+    watching.expect(Duration::from_secs(1), "atomic save", "+  replicas: 5");
+
+    let shown = watching.stdout();
+    assert!(shown.contains("-  replicas: 4\n+  replicas: 5"), "{shown}");
+    assert_eq!(
+        shown.matches("~ simple-simple/Deployment/nginx-deployment").count(),
+        2,
+        "the changed object once per save:\n{shown}"
+    );
+    assert_eq!(
+        shown.matches("kind: Service").count(),
+        1,
+        "unchanged objects are printed only by the first render:\n{shown}"
+    );
+    assert_eq!(watching.interrupt(), 130);
 }

@@ -237,18 +237,26 @@ impl TargetFlags {
     /// Validates the flags, connects (the target's context unless `--context` says otherwise)
     /// and renders the target.
     pub(crate) async fn prepare(&self, ctx: &Context, command: &str, ignore: IgnoreFlags) -> anyhow::Result<Prepared> {
+        let plan = self.plan(ctx, command)?;
+        let client = connect(&plan.connect_options()?).await?;
+        let rendered = plan.render(ctx, &client, ignore).await?;
+        Ok(Prepared {
+            client,
+            rendered,
+            info: plan.info,
+        })
+    }
+
+    /// Validates the flags into what connecting and rendering need, without doing either (a
+    /// watch connects once and renders many times).
+    pub(crate) fn plan(&self, ctx: &Context, command: &str) -> anyhow::Result<TargetPlan> {
         let project = self.project.options()?;
         let inclusion = self.inclusion.options()?;
         let images = self.images.options()?;
         if self.api_concurrency == 0 {
             return Err(Exit::Usage.with_error(anyhow::anyhow!("--api-concurrency must be at least 1")));
         }
-        let fixed_images = images
-            .fixed_images
-            .iter()
-            .map(|i| serde_json::to_value(i).and_then(serde_json::from_value))
-            .collect::<Result<Vec<_>, _>>()
-            .context("failed to read the fixed images")?;
+        let fixed_images = images.fixed_images;
         let project_options = shared::project::ProjectOptions {
             project_dir: project.project_dir.clone(),
             project_config: project.project_config.clone(),
@@ -265,11 +273,10 @@ impl TargetFlags {
             },
             fixed_images,
         };
-        let target_context = commands::target_context(&project_options)?;
         let kube = &ctx.kube;
-        let connect_options = ConnectOptions {
+        let connect = ConnectOptions {
             kubeconfig_paths: kube.kubeconfig_paths(&ctx.env),
-            context: None,
+            context: kube.context.clone(),
             cluster: kube.cluster.clone(),
             user: kube.user.clone(),
             namespace: kube.namespace.clone(),
@@ -277,24 +284,7 @@ impl TargetFlags {
             impersonate_user: kube.impersonate_user.clone(),
             impersonate_groups: kube.impersonate_groups.clone(),
             concurrency: self.api_concurrency,
-        }
-        .with_context(kube.context.as_deref(), target_context.as_deref());
-        let client = connect(&connect_options).await?;
-        let spinner = ctx.console.progress("render", None);
-        let request = RenderRequest {
-            project: project_options,
-            render_output_dir: self.render_output_dir.render_output_dir.clone(),
-            ignore,
         };
-        let rendered = commands::render_target(&client, &request).await?;
-        spinner.finish(&format!(
-            "{} objects in {} items",
-            rendered.target.objects().count(),
-            rendered.target.items.len()
-        ));
-        for warning in &rendered.project.warnings {
-            ctx.console.warn(warning)?;
-        }
         let mut info = CommandInfo::new(command);
         info.target = project.target.clone();
         info.target_name_override = project.target_name_override.clone();
@@ -303,7 +293,71 @@ impl TargetFlags {
         info.exclude_tags = inclusion.exclude_tags;
         info.include_deployment_dirs = inclusion.include_deployment_dirs;
         info.exclude_deployment_dirs = inclusion.exclude_deployment_dirs;
-        Ok(Prepared { client, rendered, info })
+        Ok(TargetPlan {
+            project: project_options,
+            connect,
+            render_output_dir: self.render_output_dir.render_output_dir.clone(),
+            info,
+        })
+    }
+}
+
+/// The validated flags of a cluster command: what to connect to and what to render.
+pub(crate) struct TargetPlan {
+    project: shared::project::ProjectOptions,
+    /// `context` is `--context` only; the target's context is read per connection.
+    connect: ConnectOptions,
+    render_output_dir: Option<std::path::PathBuf>,
+    /// The command and its options, as recorded in results.
+    pub info: CommandInfo,
+}
+
+impl TargetPlan {
+    /// The project directory (absolute).
+    pub(crate) fn project_dir(&self) -> &std::path::Path {
+        &self.project.project_dir
+    }
+
+    /// `--render-output-dir`, if given.
+    pub(crate) fn render_output_dir(&self) -> Option<&std::path::Path> {
+        self.render_output_dir.as_deref()
+    }
+
+    /// How to connect: `--context`, else the context the target names (read from the project
+    /// now, so a watch sees it change), else the current context.
+    pub(crate) fn connect_options(&self) -> anyhow::Result<ConnectOptions> {
+        let target_context = commands::target_context(&self.project)?;
+        let cli_context = self.connect.context.clone();
+        Ok(self
+            .connect
+            .clone()
+            .with_context(cli_context.as_deref(), target_context.as_deref()))
+    }
+
+    /// Loads and renders the target for `client`'s cluster, with a spinner and the project's
+    /// warnings on stderr.
+    pub(crate) async fn render(
+        &self,
+        ctx: &Context,
+        client: &ClusterClient,
+        ignore: IgnoreFlags,
+    ) -> anyhow::Result<RenderedTarget> {
+        let spinner = ctx.console.progress("render", None);
+        let request = RenderRequest {
+            project: self.project.clone(),
+            render_output_dir: self.render_output_dir.clone(),
+            ignore,
+        };
+        let rendered = commands::render_target(client, &request).await?;
+        spinner.finish(&format!(
+            "{} objects in {} items",
+            rendered.target.objects().count(),
+            rendered.target.items.len()
+        ));
+        for warning in &rendered.project.warnings {
+            ctx.console.warn(warning)?;
+        }
+        Ok(rendered)
     }
 }
 

@@ -13,7 +13,6 @@ use crate::watch::{Snapshot, WatchOptions, watch};
 use anyhow::Context as _;
 use shared::project::{Inclusion, ProjectOptions, load, resolve_target};
 use shared::render::{RenderOptions, RenderedProject, render};
-use shared::types::FixedImage;
 use shared::vars::KubeReader;
 use std::path::PathBuf;
 
@@ -84,12 +83,7 @@ impl Args {
         let outputs = self
             .output
             .options(&[OutputFormat::Yaml, OutputFormat::Json, OutputFormat::Text])?;
-        let fixed_images = images
-            .fixed_images
-            .iter()
-            .map(|i| serde_json::to_value(i).and_then(serde_json::from_value::<FixedImage>))
-            .collect::<Result<Vec<_>, _>>()
-            .context("failed to convert fixed images")?;
+        let fixed_images = images.fixed_images;
         let plan = Plan {
             project: ProjectOptions {
                 project_dir: project.project_dir.clone(),

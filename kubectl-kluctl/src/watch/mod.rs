@@ -2,8 +2,9 @@
 //! file of the project is saved, and show only what changed since the previous run.
 //!
 //! Input: the project directory ([`WatchOptions`]) and a function that runs the command once
-//! and returns a [`Snapshot`]; output: the first result in full, then per save a [`Delta`]
-//! (stdout), plus timings and errors (stderr) without ever exiting on an error.
+//! and returns a [`Snapshot`] (of rendered objects, or of a command result such as a diff);
+//! output: the first result in full, then per save a [`Delta`] (stdout), plus timings and
+//! errors (stderr) without ever exiting on an error.
 //!
 //! A command uses it in a few lines:
 //! ```text
@@ -13,10 +14,11 @@
 //! }
 //! ```
 
+mod report;
 mod session;
 mod watcher;
 
-pub use session::{Delta, Snapshot, render_delta, watch};
+pub use session::{Delta, Layout, Snapshot, render_delta, watch};
 pub use watcher::{Changes, FileWatcher, WatchOptions, is_editor_scratch};
 
 #[cfg(test)]

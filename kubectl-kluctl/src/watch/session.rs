@@ -4,6 +4,8 @@
 //! snapshot in full on stdout, then per change the difference to the previous good snapshot
 //! (changed entries as unified diffs, added and removed ones by name) on stdout, and on stderr
 //! what changed on disk, how long the run took and errors, after which watching goes on.
+//! A snapshot's [`Layout`] says how its entries read: rendered documents (a text diff per
+//! changed object) or report entries (`diff --watch`: each entry shown anew when it changes).
 //! The loop ends only with the watcher (or when the command is interrupted: dropping the loop
 //! drops the watch and whatever the run function holds).
 
@@ -28,6 +30,24 @@ pub struct Snapshot {
     pub entries: BTreeMap<String, String>,
     /// A few words for stderr, e.g. "12 objects".
     pub summary: String,
+    /// How entries are shown when they change.
+    pub layout: Layout,
+}
+
+/// How the entries of a snapshot are shown in a delta.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// Entries are documents (rendered objects): a changed one is shown as a unified diff of
+    /// its text, a new one in full with `+` on each line; the next good run after a failed
+    /// one is compared with the last good run.
+    #[default]
+    Documents,
+    /// Entries are findings of a report (`diff --watch`: an object's differences from the
+    /// cluster, an error): a new or changed one is shown in full below its key, a gone one as
+    /// `- key: no longer <first line of its text>` (so the first line says what the entry is:
+    /// `changed`, `new`, `orphan`, `reported`). After a failed run the next good one is
+    /// printed in full, as the error scrolled the last state away.
+    Report,
 }
 
 impl Snapshot {
@@ -43,6 +63,7 @@ impl Snapshot {
             full: shared::yaml::to_yaml_stream(objects),
             entries,
             summary: format!("{} object{}", objects.len(), if objects.len() == 1 { "" } else { "s" }),
+            layout: Layout::Documents,
         }
     }
 }
@@ -112,7 +133,7 @@ where
                     Some(old) => {
                         let delta = Delta::between(old, &snapshot);
                         stdout.write_all(render_delta(old, &snapshot, &delta, console.stdout_paint()).as_bytes())?;
-                        format!("{} in {took}: {}", snapshot.summary, describe(&delta))
+                        format!("{} in {took}: {}", snapshot.summary, describe(&delta, snapshot.layout))
                     }
                 };
                 stdout.flush()?;
@@ -120,6 +141,9 @@ where
                 previous = Some(snapshot);
             }
             Err(error) => {
+                if previous.as_ref().is_some_and(|p| p.layout == Layout::Report) {
+                    previous = None;
+                }
                 console.error(&error)?;
                 console.info(&format!("failed after {took}; fix it and save, still watching"))?;
             }
@@ -135,16 +159,15 @@ where
     }
 }
 
-fn describe(delta: &Delta) -> String {
+fn describe(delta: &Delta, layout: Layout) -> String {
     if delta.is_empty() {
         return "no changes".to_string();
     }
-    format!(
-        "{} changed, {} added, {} removed",
-        delta.changed.len(),
-        delta.added.len(),
-        delta.removed.len()
-    )
+    let (changed, added, removed) = (delta.changed.len(), delta.added.len(), delta.removed.len());
+    match layout {
+        Layout::Documents => format!("{changed} changed, {added} added, {removed} removed"),
+        Layout::Report => format!("{added} appeared, {changed} changed, {removed} gone"),
+    }
 }
 
 fn list_paths(changes: &Changes) -> String {
@@ -164,9 +187,13 @@ fn list_paths(changes: &Changes) -> String {
     names.join(", ")
 }
 
-/// The stdout text for a delta: `~ key` with a unified diff, `+ key` with the new text,
-/// `- key`.
+/// The stdout text for a delta. Documents: `~ key` with a unified diff, `+ key` with the new
+/// text, `- key`. Reports: `~ key` and `+ key` with the new text indented, `- key: no longer
+/// <what it was>`.
 pub fn render_delta(old: &Snapshot, new: &Snapshot, delta: &Delta, paint: Paint) -> String {
+    if new.layout == Layout::Report {
+        return render_report_delta(old, new, delta, paint);
+    }
     let mut out = String::new();
     for key in &delta.changed {
         let _ = writeln!(out, "{}", paint.changed(format!("~ {key}")));
@@ -191,6 +218,28 @@ pub fn render_delta(old: &Snapshot, new: &Snapshot, delta: &Delta, paint: Paint)
     }
     for key in &delta.removed {
         let _ = writeln!(out, "{}", paint.removed(format!("- {key}")));
+    }
+    out
+}
+
+fn render_report_delta(old: &Snapshot, new: &Snapshot, delta: &Delta, paint: Paint) -> String {
+    let mut out = String::new();
+    let indented = |out: &mut String, text: &str| {
+        for line in text.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    };
+    for key in &delta.added {
+        let _ = writeln!(out, "{}", paint.added(format!("+ {key}")));
+        indented(&mut out, &new.entries[key]);
+    }
+    for key in &delta.changed {
+        let _ = writeln!(out, "{}", paint.changed(format!("~ {key}")));
+        indented(&mut out, &new.entries[key]);
+    }
+    for key in &delta.removed {
+        let what = old.entries[key].lines().next().unwrap_or("reported");
+        let _ = writeln!(out, "{}", paint.removed(format!("- {key}: no longer {what}")));
     }
     out
 }

@@ -72,6 +72,7 @@ impl Env {
             .env_clear()
             .env("HOME", self.home.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KLUCTL_HELM_BINARY", kluctl_e2e::servers::charts::test_helm().path())
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();

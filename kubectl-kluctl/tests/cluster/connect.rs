@@ -144,3 +144,36 @@ async fn a_user_limited_to_one_namespace_deploys_and_prunes_there() {
     let planned: Vec<String> = plan.objects.iter().map(|r| r.to_string()).collect();
     assert_eq!(planned, vec!["team/ConfigMap/two"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_reported_at_once_with_its_cause() {
+    let cluster = Cluster::start(Default::default()).await;
+    // A port nobody listens on: bind one, learn its number, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let original = std::fs::read_to_string(cluster.server.kubeconfig_path()).unwrap();
+    let address = original
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        original.replace(&address, &format!("https://127.0.0.1:{port}")),
+    )
+    .unwrap();
+
+    let client = connect(&ConnectOptions::from_kubeconfig(&kubeconfig)).await.unwrap();
+    let err = client.discovery().await.unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("failed to reach the API server https://127.0.0.1:{port}"))
+            && err.contains("(context test)")
+            && err.to_lowercase().contains("connection refused"),
+        "the server, the context and the root cause are named: {err}"
+    );
+}

@@ -72,6 +72,9 @@ pub(crate) struct Inner {
     pub(crate) discovery_refresh: tokio::sync::Mutex<u64>,
     /// Set for a namespace-scoped caller (the agent): see [`ClusterClient::restrict_to_namespace`].
     pub(crate) namespace_scope: std::sync::OnceLock<String>,
+    /// Whether the server has answered any request of this client: before it has, a connection
+    /// error means a wrong address or a cluster that is down, and is reported at once.
+    pub(crate) answered: std::sync::atomic::AtomicBool,
 }
 
 /// A connection to one cluster; cheap to clone.
@@ -240,6 +243,7 @@ impl ClusterClient {
                 discovery: tokio::sync::RwLock::new(None),
                 discovery_refresh: tokio::sync::Mutex::new(0),
                 namespace_scope: std::sync::OnceLock::new(),
+                answered: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }

@@ -7,6 +7,9 @@
 //!   backoff and jitter, but only for idempotent requests (every request kluctl sends is, except
 //!   a plain create).
 //! - Everything else is answered at once, as an [`ApiError`] carrying the server's `Status`.
+//! - A connection error before the server has answered anything is not retried either: the
+//!   address is wrong or the cluster is down, and the user should hear so at once (as kubectl
+//!   says it), with the server, the context and the whole cause.
 
 use super::client::ClusterClient;
 use bytes::Bytes;
@@ -176,6 +179,22 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     text.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// An error with its causes, as `outer: cause: root cause` (kube's own text stops at
+/// "client error (Connect)", which hides "connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(100) * 2u32.saturating_pow(attempt.min(6));
     let jitter = rand::random::<f64>() * 0.5 + 0.75;
@@ -196,9 +215,10 @@ impl ClusterClient {
         let inner = &self.inner;
         let permit = inner.limiter.acquire().await;
         let exchange = async {
-            let response = inner.client.send(http_request).await.map_err(|e| e.to_string())?;
+            let response = inner.client.send(http_request).await.map_err(|e| error_chain(&e))?;
+            inner.answered.store(true, std::sync::atomic::Ordering::Relaxed);
             let (parts, body) = response.into_parts();
-            let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+            let body = body.collect().await.map_err(|e| error_chain(&e))?.to_bytes();
             Ok::<_, String>((parts, body))
         };
         let outcome = match inner.request_timeout {
@@ -268,6 +288,14 @@ impl ClusterClient {
                 Attempt::Transient(error) => {
                     if matches!(error, ApiError::Timeout(_)) {
                         timeouts += 1;
+                    }
+                    if let ApiError::Transport(cause) = &error
+                        && !self.inner.answered.load(std::sync::atomic::Ordering::Relaxed)
+                    {
+                        return Err(ApiError::Transport(format!(
+                            "failed to reach the API server {} (context {}): {cause}",
+                            self.inner.server, self.inner.context
+                        )));
                     }
                     if !request.idempotent || attempt >= MAX_ATTEMPTS || timeouts >= MAX_TIMEOUT_ATTEMPTS {
                         return Err(error);

@@ -54,7 +54,8 @@ impl YamlError {
 
 /// Parses every document of a (possibly multi-document) YAML text, with the scalar rules of Go's
 /// yaml.v3 as kubectl, Kustomize and Helm read manifests (`0644` is the octal 420, only
-/// `true`/`false` are booleans, `1_000` is a number).
+/// `true`/`false` are booleans, `1_000` is a number, an unquoted timestamp stays the text it was
+/// written as).
 ///
 /// Empty documents (a stray `---`, or only comments) are skipped, as Kustomize and kubectl do.
 /// Duplicate keys are an error. `file` names the source in errors.
@@ -69,12 +70,13 @@ pub fn parse_documents_lenient(text: &str, file: &str) -> Result<Vec<Value>, Yam
 }
 
 fn read(text: &str, file: &str, duplicate_keys: go::DuplicateKeys) -> Result<Vec<Value>, YamlError> {
-    let documents = go::read_documents_full(text, go::Resolution::V3, duplicate_keys).map_err(|e| YamlError {
-        file: file.to_string(),
-        line: (e.line > 0).then_some(e.line),
-        column: (e.line > 0).then_some(e.column),
-        message: format!("invalid YAML: {}", e.message),
-    })?;
+    let documents =
+        go::read_documents_full(text, go::Resolution::V3Untyped, duplicate_keys).map_err(|e| YamlError {
+            file: file.to_string(),
+            line: (e.line > 0).then_some(e.line),
+            column: (e.line > 0).then_some(e.column),
+            message: format!("invalid YAML: {}", e.message),
+        })?;
     Ok(documents.into_iter().map(|d| d.value).collect())
 }
 

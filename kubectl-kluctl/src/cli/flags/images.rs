@@ -3,7 +3,8 @@
 use super::usage_error;
 use anyhow::Context as _;
 use clap::{Args, ValueHint};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use shared::types::FixedImage;
 use std::path::PathBuf;
 
 /// `-F/--fixed-image`, `--fixed-images-file`.
@@ -19,66 +20,6 @@ pub struct ImageFlags {
     pub fixed_images_file: Option<PathBuf>,
 }
 
-/// One fixed image, in Kluctl's file format (so `list-images` output can be fed back).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FixedImage {
-    /// The image as the template asks for it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// A regex matching the image instead of `image`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_regex: Option<String>,
-    /// What the image resolves to.
-    pub result_image: String,
-    /// Informational: the image found on the cluster (written by list-images).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployed_image: Option<String>,
-    /// Informational: the registry's image (written by older list-images).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registry_image: Option<String>,
-    /// Only for objects in this namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// Only for this object.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<FixedObject>,
-    /// Only for this deployment (`Kind/name` or a Deployment name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployment: Option<String>,
-    /// Only for this container.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    /// Informational (older Kluctl).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_filter: Option<String>,
-    /// Informational: tags of the item that used the image.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deploy_tags: Vec<String>,
-    /// Informational: the item directory that used the image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployment_dir: Option<String>,
-}
-
-/// The object a fixed image is restricted to.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FixedObject {
-    /// API group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    /// API version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// Kind.
-    pub kind: String,
-    /// Name.
-    pub name: String,
-    /// Namespace.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FixedImagesFile {
@@ -87,7 +28,7 @@ struct FixedImagesFile {
 }
 
 /// Validated fixed images: the file's entries first, then each `-F` in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageOptions {
     /// The fixed images.
     pub fixed_images: Vec<FixedImage>,
@@ -108,6 +49,9 @@ impl ImageFlags {
                     anyhow::bail!(
                         "failed to load fixed images file {shown}: images[{index}] needs image or imageRegex"
                     );
+                }
+                if image.result_image.is_none() {
+                    anyhow::bail!("failed to load fixed images file {shown}: images[{index}] needs resultImage");
                 }
             }
             fixed_images.extend(file.images);
@@ -134,7 +78,7 @@ fn parse_fixed_image(value: &str) -> anyhow::Result<FixedImage> {
     let part = |i: usize| parts.get(i).filter(|p| !p.is_empty()).map(|p| p.to_string());
     Ok(FixedImage {
         image: part(0),
-        result_image: result.to_string(),
+        result_image: Some(result.to_string()),
         namespace: part(1),
         deployment: part(2),
         container: part(3),
@@ -153,7 +97,7 @@ mod tests {
         assert_eq!(image.namespace.as_deref(), Some("web"));
         assert_eq!(image.deployment.as_deref(), Some("Deployment/web"));
         assert_eq!(image.container.as_deref(), Some("main"));
-        assert_eq!(image.result_image, "nginx:1.27");
+        assert_eq!(image.result_image.as_deref(), Some("nginx:1.27"));
         for bad in ["nginx", "=x", "nginx=", "a:b:c:d:e=x"] {
             assert!(parse_fixed_image(bad).is_err(), "{bad}");
         }
@@ -173,7 +117,7 @@ mod tests {
             fixed_images_file: Some(file.clone()),
         };
         let images = flags.options().unwrap().fixed_images;
-        let results: Vec<_> = images.iter().map(|i| i.result_image.as_str()).collect();
+        let results: Vec<_> = images.iter().filter_map(|i| i.result_image.as_deref()).collect();
         assert_eq!(results, ["redis:7", "app:1", "nginx:1"]);
 
         std::fs::write(&file, "images:\n- image: redis\n  resultImag: redis:7\n").unwrap();

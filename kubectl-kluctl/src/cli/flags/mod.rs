@@ -14,7 +14,7 @@ mod output;
 mod project;
 
 pub use diff::DiffIgnoreFlags;
-pub use images::{FixedImage, FixedObject, ImageFlags, ImageOptions};
+pub use images::{ImageFlags, ImageOptions};
 pub use inclusion::{InclusionFlags, InclusionOptions};
 pub use kube::{KubeFlags, KubeOptions};
 pub use misc::{

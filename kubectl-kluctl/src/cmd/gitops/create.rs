@@ -181,14 +181,11 @@ impl Args {
                 Ok(FixedImage {
                     image: i.image,
                     image_regex: i.image_regex,
-                    result_image: i.result_image,
+                    result_image: i.result_image.unwrap_or_default(),
                     namespace: i.namespace,
                     object: match i.object {
-                        Some(object) => match serde_json::to_value(object)? {
-                            Value::Object(map) => Some(map),
-                            _ => None,
-                        },
-                        None => None,
+                        Some(Value::Object(map)) => Some(map),
+                        _ => None,
                     },
                     deployment: i.deployment,
                     container: i.container,

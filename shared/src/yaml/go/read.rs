@@ -42,8 +42,13 @@ pub struct Document {
 /// Which YAML version's plain-scalar rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
-    /// yaml.v3 (resources, patches): only `true`/`false` are booleans.
+    /// yaml.v3 (resources, patches): only `true`/`false` are booleans; an unquoted timestamp
+    /// becomes its RFC 3339 text, as Kustomize's JSON round trip prints it.
     V3,
+    /// yaml.v3 decoding into `interface{}` (how Kluctl reads its files and kubectl reads
+    /// manifests): as [`Resolution::V3`], but an unquoted timestamp keeps the text it was written
+    /// as (yaml.v3's backward-compatibility rule), so `…45.616380880Z` round-trips unchanged.
+    V3Untyped,
     /// yaml.v2, YAML 1.1 (kustomization files, read through `sigs.k8s.io/yaml`): `yes`, `no`,
     /// `on`, `off`, `y`, `n` are booleans too.
     V2,
@@ -340,7 +345,10 @@ fn resolve_plain(text: &str, mark: &Marker, resolution: Resolution) -> Result<Va
         ));
     }
     if let Some(rfc3339) = parse_timestamp(text) {
-        return Ok(Value::String(rfc3339));
+        return Ok(Value::String(match resolution {
+            Resolution::V3Untyped => text.to_string(),
+            Resolution::V3 | Resolution::V2 => rfc3339,
+        }));
     }
     let plain = text.replace('_', "");
     if let Some(number) = go_parse_int(&plain) {
@@ -465,6 +473,13 @@ mod tests {
         assert_eq!(v["a"], json!("2023-01-01T00:00:00Z"));
         assert_eq!(v["b"], json!("2001-12-14T21:59:43.1-05:00"));
         assert_eq!(v["c"], json!("2001-12-14T21:59:43.1Z"));
+    }
+
+    #[test]
+    fn untyped_reads_keep_timestamps_as_written() {
+        let text = "a: 2023-01-01\nb: 2026-11-25T01:38:45.616380880Z\n";
+        let v = read_single_with(text, Resolution::V3Untyped).unwrap();
+        assert_eq!(v, json!({"a": "2023-01-01", "b": "2026-11-25T01:38:45.616380880Z"}));
     }
 
     #[test]
