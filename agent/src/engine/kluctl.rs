@@ -128,7 +128,7 @@ impl KluctlEngine {
             discriminator: target.discriminator.clone(),
             summary: summary_of(&result, &obfuscator),
             waited: !spec.no_wait && !spec.dry_run,
-            failure: failure_of(&result, &obfuscator, reasons::RECONCILIATION_FAILED, "deploy"),
+            failure: failure_of(&result, &obfuscator, deploy_reason(&result), "deploy"),
             changes: None,
         };
         let mut counts = result.summary.clone();
@@ -357,6 +357,20 @@ fn failure_of(result: &CommandResult, obfuscator: &Obfuscator, reason: &'static 
         ),
     })
 }
+
+/// `HealthCheckFailed` when every error is a readiness wait that failed or timed out (the
+/// objects were applied), else `ReconciliationFailed`.
+fn deploy_reason(result: &CommandResult) -> &'static str {
+    let readiness = |m: &shared::result::ResultMessage| m.message.contains(READINESS_MARKER);
+    if !result.errors.is_empty() && result.errors.iter().all(readiness) {
+        reasons::HEALTH_CHECK_FAILED
+    } else {
+        reasons::RECONCILIATION_FAILED
+    }
+}
+
+/// What every readiness error of `shared::cluster` says.
+const READINESS_MARKER: &str = "waiting for readiness";
 
 fn describe_changes(new: usize, changed: usize, deleted: usize) -> Option<String> {
     let parts: Vec<String> = [(new, "new"), (changed, "changed"), (deleted, "deleted")]

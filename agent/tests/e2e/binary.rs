@@ -568,3 +568,38 @@ async fn every_interval_redeploys_and_corrects_drift() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn a_failed_readiness_wait_is_a_health_check_failure() {
+    let cluster = Cluster::start(ServerOptions::default().simulate_controllers()).await;
+    cluster.create_namespace(NS);
+    let artifacts = Artifacts::start();
+    cluster.create_git_repository(NS, "repo", None).await;
+    let work = tempfile::tempdir().unwrap();
+    let job = format!(
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  namespace: {NS}\n  annotations:\n    test-apiserver.kluctl.io/fail: \"true\"\n\
+         spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: migrate\n        image: busybox\n"
+    );
+    let files = vec![
+        TreeFile::new("deploy/.kluctl.yaml", "discriminator: health\ntargets:\n- name: test\n"),
+        TreeFile::new(
+            "deploy/deployment.yaml",
+            "deployments:\n- path: job\n  waitReadiness: true\n",
+        ),
+        TreeFile::new("deploy/job/job.yaml", job),
+    ];
+    publish(&cluster, &artifacts, 1, &files).await;
+    let agent = AgentProcess::start(&cluster, &artifacts, work.path(), &[]);
+    cluster.create_kd(NS, &kluctl_deployment("app")).await;
+    let (message, kd) = wait_for(&cluster, "app", &agent, |kd| {
+        let (status, reason, message) = ready(kd)?;
+        (status == "False" && reason == "HealthCheckFailed").then(|| (message, kd.clone()))
+    })
+    .await;
+    assert!(
+        message.contains("batch/Job/migrate") || message.contains("Job/migrate"),
+        "{message}"
+    );
+    assert_eq!(condition(&kd, "Healthy").map(|c| c.0), Some("False".to_string()));
+    assert_eq!(kd.status.unwrap().last_result.unwrap().errors, 1);
+}
