@@ -603,3 +603,50 @@ async fn a_failed_readiness_wait_is_a_health_check_failure() {
     assert_eq!(condition(&kd, "Healthy").map(|c| c.0), Some("False".to_string()));
     assert_eq!(kd.status.unwrap().last_result.unwrap().errors, 1);
 }
+
+#[tokio::test]
+async fn cluster_vars_are_read_only_from_the_agents_namespace() {
+    let (cluster, artifacts, work) = setup().await;
+    for ns in [NS, "other"] {
+        cluster
+            .server
+            .create_object(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "env-vars", "namespace": ns},
+                "data": {"vars": format!("greeting: from-{ns}\n")}}))
+            .unwrap();
+    }
+    let with_vars = |namespace: &str| {
+        let mut files = project("greeting", false);
+        files[1] = TreeFile::new(
+            "deploy/deployment.yaml",
+            format!(
+                "vars:\n- clusterConfigMap:\n    name: env-vars\n    namespace: {namespace}\n    key: vars\n    targetPath: fromCluster\n\
+                 deployments:\n- path: app\n"
+            ),
+        );
+        files[2] = TreeFile::new(
+            "deploy/app/objects.yaml",
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {NS}\ndata:\n  greeting: \"{{{{ fromCluster.greeting }}}}\"\n"
+            ),
+        );
+        files
+    };
+    publish(&cluster, &artifacts, 1, &with_vars("other")).await;
+    let agent = AgentProcess::start(&cluster, &artifacts, work.path(), &[]);
+    cluster.create_kd(NS, &kluctl_deployment("app")).await;
+    let message = wait_for(&cluster, "app", &agent, |kd| {
+        let (status, reason, message) = ready(kd)?;
+        (status == "False" && reason == "BuildFailed").then_some(message)
+    })
+    .await;
+    assert!(message.contains("only objects of namespace team"), "{message}");
+    assert!(config_map(&cluster, "settings").is_none());
+
+    publish(&cluster, &artifacts, 2, &with_vars(NS)).await;
+    ready_at(&cluster, "app", 2, &agent).await;
+    assert_eq!(
+        config_map(&cluster, "settings").unwrap()["data"]["greeting"],
+        "from-team"
+    );
+}

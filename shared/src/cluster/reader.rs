@@ -1,6 +1,8 @@
 //! The cluster as the render stage sees it: [`crate::vars::ClusterReader`] (cluster vars
 //! sources) on [`ClusterClient`], and [`crate::render::ResourceScopes`] (namespace fixing) on
 //! [`Discovery`], so a command renders and deploys with one connection and one discovery.
+//! A client restricted to a namespace ([`ClusterClient::restrict_to_namespace`]) reads vars
+//! only from that namespace.
 
 use super::client::ClusterClient;
 use super::discovery::{ApiResource, Discovery};
@@ -36,6 +38,21 @@ impl ClusterClient {
                 .ok_or_else(|| read_error(format!("the cluster does not serve the kind {kind}"))),
         }
     }
+
+    /// A client restricted to one namespace (the agent) reads vars only there.
+    fn check_scope(&self, resource: &ApiResource, namespace: Option<&str>, what: &str) -> Result<(), ClusterReadError> {
+        match self.namespace_scope() {
+            Some(scope) if !resource.namespaced || namespace != Some(scope) => Err(read_error(format!(
+                "refusing to read {what} {}: only objects of namespace {scope} may be read (set the source's namespace to {scope})",
+                match namespace {
+                    Some(ns) if resource.namespaced => format!("in namespace {ns}"),
+                    _ if resource.namespaced => "across all namespaces".to_string(),
+                    _ => "(cluster-scoped)".to_string(),
+                }
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl ClusterReader for ClusterClient {
@@ -45,6 +62,7 @@ impl ClusterReader for ClusterClient {
             let namespace = resource
                 .namespaced
                 .then(|| query.namespace.as_deref().unwrap_or(self.default_namespace()));
+            self.check_scope(&resource, namespace, &format!("{} {}", query.kind, query.name))?;
             let mut object = ClusterClient::get_object(self, &resource, namespace, &query.name)
                 .await
                 .map_err(|e| read_error(format!("failed to get {} {}: {e}", query.kind, query.name)))?;
@@ -63,14 +81,11 @@ impl ClusterReader for ClusterClient {
             let resource = self.resolve_query(query.api_version.as_deref(), &query.kind).await?;
             let selector: Vec<String> = query.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let selector = (!selector.is_empty()).then(|| selector.join(","));
-            ClusterClient::list_objects(
-                self,
-                &resource,
-                query.namespace.as_deref().filter(|_| resource.namespaced),
-                selector.as_deref(),
-            )
-            .await
-            .map_err(|e| read_error(format!("failed to list {}: {e}", query.kind)))
+            let namespace = query.namespace.as_deref().filter(|_| resource.namespaced);
+            self.check_scope(&resource, namespace, &query.kind)?;
+            ClusterClient::list_objects(self, &resource, namespace, selector.as_deref())
+                .await
+                .map_err(|e| read_error(format!("failed to list {}: {e}", query.kind)))
         })
     }
 }
