@@ -229,6 +229,17 @@ async fn the_agent_deploys_updates_prunes_and_deletes() {
     assert_eq!(summary.deleted_objects, 1, "{summary:?}");
     assert!(summary.command.contains("prune"), "{summary:?}");
 
+    // `gitops reconcile`: a requested run is handled and reports its summary.
+    let gitops = shared::crd::gitops::Gitops::new(cluster.admin.clone(), NS);
+    let token = gitops.request_reconcile("app").await.unwrap();
+    let handled = gitops.wait_handled("app", &token, WAIT).await.unwrap();
+    let summary = handled.status.unwrap().last_result.unwrap();
+    assert_eq!(
+        (summary.applied_objects, summary.new_objects, summary.errors),
+        (2, 0, 0),
+        "{summary:?}"
+    );
+
     // Deleting the KluctlDeployment (delete: true) removes what it deployed.
     cluster.kds(NS).delete("app", &Default::default()).await.unwrap();
     cluster.wait_gone(NS, "app", WAIT).await;
