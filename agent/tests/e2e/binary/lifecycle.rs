@@ -324,3 +324,19 @@ async fn a_failed_readiness_wait_is_a_health_check_failure() {
     assert_eq!(condition(&kd, "Healthy").map(|c| c.0), Some("False".to_string()));
     assert_eq!(kd.status.unwrap().last_result.unwrap().errors, 1);
 }
+
+#[tokio::test]
+async fn a_dry_run_changes_nothing_and_says_so() {
+    let (cluster, artifacts, work) = setup().await;
+    publish(&cluster, &artifacts, 1, &project("greeting", true)).await;
+    let agent = AgentProcess::start(&cluster, &artifacts, work.path(), &[]);
+    let mut object = kluctl_deployment("app");
+    object.spec.dry_run = true;
+    cluster.create_kd(NS, &object).await;
+    let kd = ready_at(&cluster, "app", 1, &agent).await;
+    let summary = kd.status.unwrap().last_result.unwrap();
+    assert!(summary.dry_run, "{summary:?}");
+    assert_eq!(summary.new_objects, 3, "{summary:?}");
+    assert!(config_map(&cluster, "settings").is_none());
+    assert!(config_map(&cluster, "extra").is_none());
+}
