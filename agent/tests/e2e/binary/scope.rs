@@ -43,8 +43,18 @@ async fn objects_outside_the_namespace_are_refused_before_any_apply() {
     drop(agent);
 }
 
-#[tokio::test]
-async fn with_only_its_role_and_an_impersonated_deployer_the_agent_stays_in_its_namespace() {
+/// A cluster enforcing RBAC with the agent's Role only (no deploy role) and a ServiceAccount
+/// `deployer` allowed `verbs` on ConfigMaps and Secrets of the namespace; the agent's
+/// kubeconfig goes through a recording proxy.
+async fn rbac_setup(
+    verbs: serde_json::Value,
+) -> (
+    Cluster,
+    Artifacts,
+    tempfile::TempDir,
+    crate::proxy::RecordingProxy,
+    std::path::PathBuf,
+) {
     let cluster = Cluster::start(ServerOptions::default().rbac()).await;
     cluster.create_namespace(NS);
     cluster.create_namespace("other");
@@ -59,12 +69,12 @@ async fn with_only_its_role_and_an_impersonated_deployer_the_agent_stays_in_its_
             cluster.server.create_object(object).expect("agent RBAC");
         }
     }
-    // The deployer may write ConfigMaps and Secrets of the namespace; the agent itself may not.
+    // The deployer may touch ConfigMaps and Secrets of the namespace; the agent itself may not.
     for object in [
         json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer", "namespace": NS}}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
                "metadata": {"name": "deployer", "namespace": NS},
-               "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["*"]}]}),
+               "rules": [{"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": verbs}]}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                "metadata": {"name": "deployer", "namespace": NS},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
@@ -78,6 +88,12 @@ async fn with_only_its_role_and_an_impersonated_deployer_the_agent_stays_in_its_
     let proxy = crate::proxy::RecordingProxy::start(cluster.server.url()).await;
     let kubeconfig = work.path().join("agent-kubeconfig");
     proxy.write_kubeconfig(&kubeconfig, &user, &token, NS);
+    (cluster, artifacts, work, proxy, kubeconfig)
+}
+
+#[tokio::test]
+async fn with_only_its_role_and_an_impersonated_deployer_the_agent_stays_in_its_namespace() {
+    let (cluster, artifacts, work, proxy, kubeconfig) = rbac_setup(json!(["*"])).await;
     publish(&cluster, &artifacts, 1, &project("greeting", true)).await;
     let agent = AgentProcess::start_with_kubeconfig(&kubeconfig, &artifacts, work.path(), &[]);
 
@@ -159,4 +175,28 @@ async fn cluster_vars_are_read_only_from_the_agents_namespace() {
         config_map(&cluster, "settings").unwrap()["data"]["greeting"],
         "from-team"
     );
+}
+
+#[tokio::test]
+async fn a_prune_the_deployer_may_not_do_is_a_prune_failure() {
+    let (cluster, artifacts, work, _proxy, kubeconfig) =
+        rbac_setup(json!(["get", "list", "watch", "create", "patch", "update"])).await;
+    publish(&cluster, &artifacts, 1, &project("greeting", true)).await;
+    let agent = AgentProcess::start_with_kubeconfig(&kubeconfig, &artifacts, work.path(), &[]);
+    let mut object = kluctl_deployment("app");
+    object.spec.service_account_name = Some("deployer".into());
+    cluster.create_kd(NS, &object).await;
+    ready_at(&cluster, "app", 1, &agent).await;
+    publish(&cluster, &artifacts, 2, &project("greeting", false)).await;
+    let (message, kd) = wait_for(&cluster, "app", &agent, |kd| {
+        let (status, reason, message) = ready(kd)?;
+        (status == "False" && reason == "PruneFailed").then(|| (message, kd.clone()))
+    })
+    .await;
+    assert!(message.contains("ConfigMap/extra"), "{message}");
+    assert!(config_map(&cluster, "extra").is_some());
+    let status = kd.status.unwrap();
+    // The deploy itself went through; the revision is not recorded as applied.
+    assert_eq!(status.last_attempted_revision.as_deref(), Some(revision(2).as_str()));
+    assert_eq!(status.last_applied_revision.as_deref(), Some(revision(1).as_str()));
 }
