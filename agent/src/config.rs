@@ -6,6 +6,7 @@ use crate::artifact::extract::ExtractLimits;
 use crate::artifact::url::{AllowedHost, default_allowed_hosts};
 use anyhow::{Context as _, bail};
 use clap::Parser;
+use shared::types::{RefusedVarsSources, VarsSourceKind};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -82,6 +83,12 @@ pub struct Args {
     #[arg(long)]
     pub allow_out_of_namespace: bool,
 
+    /// Allow a vars source that reads outside the artifact: http, systemEnvVars,
+    /// clusterConfigMap, clusterSecret, clusterObject (repeatable or comma-separated; all refused
+    /// by default; cluster sources stay limited to the agent's namespace)
+    #[arg(long = "allow-vars-source", value_name = "KIND", value_delimiter = ',')]
+    pub allow_vars_sources: Vec<String>,
+
     /// Directory for downloads and extracted artifacts (an emptyDir in a pod).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -120,6 +127,40 @@ pub struct AgentConfig {
     pub default_service_account: Option<String>,
     /// Allow objects outside the namespace.
     pub allow_out_of_namespace: bool,
+    /// Vars sources that read outside the artifact and were not allowed.
+    pub refused_vars_sources: RefusedVarsSources,
+}
+
+/// The vars sources that read outside the artifact (spec F31): refused unless allowed.
+pub const EXTERNAL_VARS_SOURCES: [VarsSourceKind; 5] = [
+    VarsSourceKind::Http,
+    VarsSourceKind::SystemEnvVars,
+    VarsSourceKind::ClusterConfigMap,
+    VarsSourceKind::ClusterSecret,
+    VarsSourceKind::ClusterObject,
+];
+
+/// [`EXTERNAL_VARS_SOURCES`] minus the `--allow-vars-source` kinds.
+fn refused_vars_sources(allowed: &[String]) -> anyhow::Result<RefusedVarsSources> {
+    let mut kinds = EXTERNAL_VARS_SOURCES.to_vec();
+    for name in allowed.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        let kind = VarsSourceKind::from_field(name)
+            .filter(|k| EXTERNAL_VARS_SOURCES.contains(k))
+            .with_context(|| {
+                let names: Vec<&str> = EXTERNAL_VARS_SOURCES.iter().map(|k| k.field()).collect();
+                format!(
+                    "failed to parse --allow-vars-source {name:?}: expected one of {}",
+                    names.join(", ")
+                )
+            })?;
+        kinds.retain(|k| *k != kind);
+    }
+    Ok(RefusedVarsSources {
+        kinds,
+        hint: "the agent refuses vars sources that read outside the artifact; start kluctl-agent with \
+               --allow-vars-source <kind> to allow one"
+            .to_string(),
+    })
 }
 
 impl Args {
@@ -181,6 +222,7 @@ impl Args {
             interval_jitter: f64::from(self.interval_jitter_percentage) / 100.0,
             default_service_account: self.default_service_account.filter(|s| !s.is_empty()),
             allow_out_of_namespace: self.allow_out_of_namespace,
+            refused_vars_sources: refused_vars_sources(&self.allow_vars_sources)?,
         })
     }
 }
@@ -216,6 +258,28 @@ mod tests {
         assert_eq!(config.metrics_addr.to_string(), "0.0.0.0:8080");
         assert_eq!(config.health_addr.port(), 9440);
         assert!(!config.allow_out_of_namespace);
+        assert_eq!(config.refused_vars_sources.kinds, EXTERNAL_VARS_SOURCES);
+    }
+
+    #[test]
+    fn vars_sources_outside_the_artifact_are_allowed_one_by_one() {
+        let config = parse(&["--namespace", "a", "--allow-vars-source", "http,clusterSecret"]).unwrap();
+        assert_eq!(
+            config.refused_vars_sources.kinds,
+            [
+                VarsSourceKind::SystemEnvVars,
+                VarsSourceKind::ClusterConfigMap,
+                VarsSourceKind::ClusterObject
+            ]
+        );
+        assert!(config.refused_vars_sources.hint.contains("--allow-vars-source"));
+        for bad in ["file", "vault", "htp"] {
+            let err = parse(&["--namespace", "a", "--allow-vars-source", bad]).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("expected one of http, systemEnvVars, clusterConfigMap"),
+                "{err:#}"
+            );
+        }
     }
 
     #[test]

@@ -29,7 +29,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     shared::http::install_crypto_provider();
     let kube_config = kluctl_agent::kube_config(&config).await?;
     let context = config.context.clone().unwrap_or_else(|| "in-cluster".to_string());
-    let engine = Arc::new(KluctlEngine::new(kube_config.clone(), &context, 0));
+    let engine = Arc::new(
+        KluctlEngine::new(kube_config.clone(), &context, 0).refusing_vars_sources(config.refused_vars_sources.clone()),
+    );
     let client = kube::Client::try_from(kube_config).context("failed to create the Kubernetes client")?;
     kluctl_agent::run(config, client, engine, kluctl_agent::logging::shutdown_signal()).await
 }

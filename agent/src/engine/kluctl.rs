@@ -35,6 +35,7 @@ pub struct KluctlEngine {
     base: kube::Config,
     context: String,
     api_concurrency: usize,
+    refused_vars_sources: shared::types::RefusedVarsSources,
 }
 
 impl KluctlEngine {
@@ -46,7 +47,14 @@ impl KluctlEngine {
             base,
             context: context.to_string(),
             api_concurrency,
+            refused_vars_sources: Default::default(),
         }
+    }
+
+    /// Refuses these vars sources in every project (the agent's `--allow-vars-source` policy).
+    pub fn refusing_vars_sources(mut self, refused: shared::types::RefusedVarsSources) -> Self {
+        self.refused_vars_sources = refused;
+        self
     }
 
     /// A fresh connection per run: the identity may differ per KluctlDeployment, and discovery
@@ -73,6 +81,7 @@ impl KluctlEngine {
             client.restrict_to_namespace(request.namespace);
         }
         let mut project = project_options(request.project_dir, spec)?;
+        project.refused_vars_sources = self.refused_vars_sources.clone();
         let resolved = shared::project::resolve_target(&project).map_err(build_failed)?;
         if resolved.target.discriminator.as_deref().is_none_or(str::is_empty) {
             project.discriminator = Some(default_discriminator(request.namespace, request.name));

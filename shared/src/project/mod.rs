@@ -35,7 +35,7 @@ pub use inclusion::Inclusion;
 pub use item::{DeploymentItem, ItemDir, LoadedProject, TemplateExcludes};
 
 use crate::template;
-use crate::types::{FixedImage, Located, SourceLocation};
+use crate::types::{FixedImage, Located, RefusedVarsSources, SourceLocation};
 use crate::vars::{ClusterReader, Templater, VarsLoader};
 use paths::ProjectPaths;
 use serde_json::{Map, Value};
@@ -63,6 +63,8 @@ pub struct ProjectOptions {
     pub inclusion: Inclusion,
     /// `-F/--fixed-image` and `--fixed-images-file`: they win over the target's images.
     pub fixed_images: Vec<FixedImage>,
+    /// Vars source kinds that fail the load when an entry uses them (the agent's policy).
+    pub refused_vars_sources: RefusedVarsSources,
 }
 
 fn project_dir_error(options: &ProjectOptions, e: std::io::Error) -> ProjectError {
@@ -163,6 +165,7 @@ pub async fn load(
         templater,
         paths: &paths,
         cluster,
+        refused: &options.refused_vars_sources,
     };
     let mut walker = tree::Walker::new(loader, templater, &paths);
     let root = tree::Inherited {

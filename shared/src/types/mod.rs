@@ -21,4 +21,6 @@ pub use kluctl_project::{
     ArgDecl, AwsConfig, KluctlLibraryConfig, KluctlProjectConfig, ServiceAccountRef, TargetConfig,
 };
 pub use source_map::{Located, LocatedDetail, SourceLocation, SourceMap};
-pub use vars_source::{ClusterConfigMapOrSecret, ClusterObjectSource, HttpSource, VarsSource, VarsSourceKind};
+pub use vars_source::{
+    ClusterConfigMapOrSecret, ClusterObjectSource, HttpSource, RefusedVarsSources, VarsSource, VarsSourceKind,
+};

@@ -100,7 +100,39 @@ pub enum VarsSourceKind {
     AzureKeyVault,
 }
 
+/// Vars source kinds a caller refuses, and what to tell the user who needs one (the agent refuses
+/// the sources that reach outside the artifact unless allowed, spec F31).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefusedVarsSources {
+    /// The refused kinds.
+    pub kinds: Vec<VarsSourceKind>,
+    /// Why they are refused and how to allow them, shown with the error.
+    pub hint: String,
+}
+
 impl VarsSourceKind {
+    /// Every kind, in the order of Kluctl's documentation.
+    pub const ALL: [VarsSourceKind; 13] = [
+        VarsSourceKind::Values,
+        VarsSourceKind::File,
+        VarsSourceKind::Git,
+        VarsSourceKind::GitFiles,
+        VarsSourceKind::ClusterConfigMap,
+        VarsSourceKind::ClusterSecret,
+        VarsSourceKind::ClusterObject,
+        VarsSourceKind::SystemEnvVars,
+        VarsSourceKind::Http,
+        VarsSourceKind::AwsSecretsManager,
+        VarsSourceKind::GcpSecretManager,
+        VarsSourceKind::Vault,
+        VarsSourceKind::AzureKeyVault,
+    ];
+
+    /// The kind whose YAML field name is `field`.
+    pub fn from_field(field: &str) -> Option<VarsSourceKind> {
+        VarsSourceKind::ALL.into_iter().find(|k| k.field() == field)
+    }
+
     /// The YAML field name of this kind.
     pub fn field(self) -> &'static str {
         match self {

@@ -27,6 +27,9 @@ pub enum VarsError {
     /// The source kind is not available in this build.
     #[error("{}", .0.render("unsupported vars source"))]
     Unsupported(Located),
+    /// The caller does not allow this source kind (the agent, for sources outside the artifact).
+    #[error("{}", .0.render("refused vars source"))]
+    Refused(Located),
 }
 
 impl VarsError {
@@ -39,7 +42,8 @@ impl VarsError {
             | VarsError::LoadEnv(l)
             | VarsError::LoadClusterObject(l)
             | VarsError::LoadHttp(l)
-            | VarsError::Unsupported(l) => l,
+            | VarsError::Unsupported(l)
+            | VarsError::Refused(l) => l,
         }
     }
 }

@@ -26,7 +26,7 @@ pub use merge::{deep_merge, merge_maps, nest, parse_simple_path, set_path};
 pub use templater::{FileSession, Templater, template_located};
 
 use crate::project::paths::ProjectPaths;
-use crate::types::{Located, SourceLocation, SourceMap, VarsSource, VarsSourceKind};
+use crate::types::{Located, RefusedVarsSources, SourceLocation, SourceMap, VarsSource, VarsSourceKind};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 
@@ -38,6 +38,8 @@ pub struct VarsLoader<'a> {
     pub paths: &'a ProjectPaths,
     /// The cluster, when one is reachable (`None` renders offline).
     pub cluster: Option<&'a dyn ClusterReader>,
+    /// Source kinds the caller refuses (none for the plugin).
+    pub refused: &'a RefusedVarsSources,
 }
 
 /// Where a `vars:` list is written, so errors can point at the failing entry.
@@ -134,6 +136,17 @@ impl<'a> VarsLoader<'a> {
             })?;
         if !when {
             return Ok(());
+        }
+        if self.refused.kinds.contains(&kind) {
+            return Err(VarsError::Refused(
+                origin
+                    .at(
+                        index,
+                        kind.field(),
+                        format!("`{}` vars sources are not allowed here", kind.field()),
+                    )
+                    .with_hint(self.refused.hint.clone()),
+            ));
         }
 
         let ignore_missing = source.ignore_missing.unwrap_or(false);

@@ -1,6 +1,7 @@
 //! The agent stays in its namespace with the real engine: the pre-flight refusal of foreign and
 //! cluster-scoped objects, RBAC with only the agent's Role and an impersonated deployer, and
-//! cluster vars read only from the namespace.
+//! cluster vars read only from the namespace, and vars sources outside the artifact refused
+//! unless allowed.
 
 use super::*;
 use crate::harness::*;
@@ -159,7 +160,12 @@ async fn cluster_vars_are_read_only_from_the_agents_namespace() {
         files
     };
     publish(&cluster, &artifacts, 1, &with_vars("other")).await;
-    let agent = AgentProcess::start(&cluster, &artifacts, work.path(), &[]);
+    let agent = AgentProcess::start(
+        &cluster,
+        &artifacts,
+        work.path(),
+        &["--allow-vars-source", "clusterConfigMap"],
+    );
     cluster.create_kd(NS, &kluctl_deployment("app")).await;
     let message = wait_for(&cluster, "app", &agent, |kd| {
         let (status, reason, message) = ready(kd)?;
@@ -199,4 +205,45 @@ async fn a_prune_the_deployer_may_not_do_is_a_prune_failure() {
     // The deploy itself went through; the revision is not recorded as applied.
     assert_eq!(status.last_attempted_revision.as_deref(), Some(revision(2).as_str()));
     assert_eq!(status.last_applied_revision.as_deref(), Some(revision(1).as_str()));
+}
+
+#[tokio::test]
+async fn vars_sources_outside_the_artifact_are_refused_unless_allowed() {
+    let (cluster, artifacts, work) = setup().await;
+    let mut files = project("greeting", false);
+    files[1] = TreeFile::new(
+        "deploy/deployment.yaml",
+        "vars:\n- systemEnvVars:\n    fromEnv: AGENT_SECRET_TOKEN\ndeployments:\n- path: app\n",
+    );
+    publish(&cluster, &artifacts, 1, &files).await;
+    let agent = AgentProcess::start(&cluster, &artifacts, work.path(), &[]);
+    cluster.create_kd(NS, &kluctl_deployment("app")).await;
+    let message = wait_for(&cluster, "app", &agent, |kd| {
+        let (status, reason, message) = ready(kd)?;
+        (status == "False" && reason == "BuildFailed").then_some(message)
+    })
+    .await;
+    assert!(
+        message.contains("`systemEnvVars` vars sources are not allowed here")
+            && message.contains("--allow-vars-source"),
+        "{message}"
+    );
+    assert!(config_map(&cluster, "settings").is_none(), "nothing is applied");
+    drop(agent);
+
+    // Allowed, the same artifact deploys (the variable is simply absent from the environment).
+    let mut files = project("greeting", false);
+    files[1] = TreeFile::new(
+        "deploy/deployment.yaml",
+        "vars:\n- systemEnvVars:\n    fromEnv: AGENT_SECRET_TOKEN\n  ignoreMissing: true\ndeployments:\n- path: app\n",
+    );
+    publish(&cluster, &artifacts, 2, &files).await;
+    let agent = AgentProcess::start(
+        &cluster,
+        &artifacts,
+        work.path(),
+        &["--allow-vars-source", "systemEnvVars"],
+    );
+    ready_at(&cluster, "app", 2, &agent).await;
+    assert!(config_map(&cluster, "settings").is_some());
 }
