@@ -257,22 +257,12 @@ impl TargetFlags {
             return Err(Exit::Usage.with_error(anyhow::anyhow!("--api-concurrency must be at least 1")));
         }
         let fixed_images = images.fixed_images;
-        let project_options = shared::project::ProjectOptions {
-            project_dir: project.project_dir.clone(),
-            project_config: project.project_config.clone(),
-            target: project.target.clone(),
-            target_name_override: project.target_name_override.clone(),
-            context: ctx.kube.context.clone(),
-            discriminator: self.discriminator.discriminator.clone(),
-            args: project.args.clone(),
-            inclusion: shared::project::Inclusion {
-                include_tags: inclusion.include_tags.clone(),
-                exclude_tags: inclusion.exclude_tags.clone(),
-                include_dirs: inclusion.include_deployment_dirs.clone(),
-                exclude_dirs: inclusion.exclude_deployment_dirs.clone(),
-            },
+        let project_options = project.engine_options(
+            ctx.kube.context.clone(),
+            self.discriminator.discriminator.clone(),
+            inclusion.clone(),
             fixed_images,
-        };
+        );
         let kube = &ctx.kube;
         let connect = ConnectOptions {
             kubeconfig_paths: kube.kubeconfig_paths(&ctx.env),

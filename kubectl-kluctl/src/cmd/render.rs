@@ -11,7 +11,7 @@ use crate::io::Env;
 use crate::output::OutputFormat;
 use crate::watch::{Snapshot, WatchOptions, watch};
 use anyhow::Context as _;
-use shared::project::{Inclusion, ProjectOptions, load, resolve_target};
+use shared::project::{ProjectOptions, load, resolve_target};
 use shared::render::{RenderOptions, RenderedProject, render};
 use shared::vars::KubeReader;
 use std::path::PathBuf;
@@ -85,22 +85,7 @@ impl Args {
             .options(&[OutputFormat::Yaml, OutputFormat::Json, OutputFormat::Text])?;
         let fixed_images = images.fixed_images;
         let plan = Plan {
-            project: ProjectOptions {
-                project_dir: project.project_dir.clone(),
-                project_config: project.project_config.clone(),
-                target: project.target.clone(),
-                target_name_override: project.target_name_override.clone(),
-                context: ctx.kube.context.clone(),
-                discriminator: None,
-                args: project.args.clone(),
-                inclusion: Inclusion {
-                    include_tags: inclusion.include_tags,
-                    exclude_tags: inclusion.exclude_tags,
-                    include_dirs: inclusion.include_deployment_dirs,
-                    exclude_dirs: inclusion.exclude_deployment_dirs,
-                },
-                fixed_images,
-            },
+            project: project.engine_options(ctx.kube.context.clone(), None, inclusion, fixed_images),
             output_dir: self.render_output_dir.render_output_dir.clone(),
             offline: self.offline.offline_kubernetes,
             timeout: project.timeout,

@@ -99,6 +99,36 @@ impl ProjectFlags {
     }
 }
 
+impl ProjectOptions {
+    /// What the engine loads: this selection plus the kube context, a discriminator override, the
+    /// inclusion filters and the fixed images. The plugin refuses no vars source.
+    pub fn engine_options(
+        &self,
+        context: Option<String>,
+        discriminator: Option<String>,
+        inclusion: super::InclusionOptions,
+        fixed_images: Vec<shared::types::FixedImage>,
+    ) -> shared::project::ProjectOptions {
+        shared::project::ProjectOptions {
+            project_dir: self.project_dir.clone(),
+            project_config: self.project_config.clone(),
+            target: self.target.clone(),
+            target_name_override: self.target_name_override.clone(),
+            context,
+            discriminator,
+            args: self.args.clone(),
+            inclusion: shared::project::Inclusion {
+                include_tags: inclusion.include_tags,
+                exclude_tags: inclusion.exclude_tags,
+                include_dirs: inclusion.include_deployment_dirs,
+                exclude_dirs: inclusion.exclude_deployment_dirs,
+            },
+            fixed_images,
+            refused_vars_sources: Default::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
