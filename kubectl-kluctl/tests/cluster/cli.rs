@@ -1,101 +1,11 @@
 //! The real binary against the test API server: the example projects end to end, exit codes,
 //! confirmation rules, output files.
 
-use kluctl_e2e::apiserver::{Gvr, ServerOptions, TestServer};
+use crate::binary::*;
+use kluctl_e2e::apiserver::Gvr;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_kubectl-kluctl"))
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// The read-only test data: `KLUCTL_TESTDATA`, else the first `shared/testdata` beside an
-/// ancestor of the workspace.
-fn testdata() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return PathBuf::from(dir);
-    }
-    workspace()
-        .ancestors()
-        .map(|a| a.join("shared/testdata"))
-        .find(|p| p.is_dir())
-        .expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-            let mut permissions = std::fs::metadata(&target).unwrap().permissions();
-            std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o644);
-            std::fs::set_permissions(&target, permissions).unwrap();
-        }
-    }
-}
-
-struct Env {
-    server: TestServer,
-    home: tempfile::TempDir,
-}
-
-impl Env {
-    fn start() -> Env {
-        let server = TestServer::start_blocking(
-            ServerOptions::default()
-                .simulate_controllers()
-                .controller_delay(Duration::from_millis(50)),
-        )
-        .unwrap();
-        Env {
-            server,
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    /// Runs the plugin with a clean environment (no terminal: stdin is empty).
-    fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(binary())
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(self.server.kubeconfig_path())
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("KLUCTL_HELM_BINARY", kluctl_e2e::servers::charts::test_helm().path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        eprintln!(
-            "$ kubectl-kluctl {}\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
 
 fn yaml(out: &Output) -> Value {
     shared::yaml::parse_single(&stdout(out), "stdout").unwrap()
@@ -453,8 +363,8 @@ fn kubeconfig_files_from_the_environment_are_merged() {
         first.display(),
         env.server.kubeconfig_path().display()
     );
-    let out = Command::new(binary())
-        .args([
+    let out = env
+        .command(&[
             "diff",
             "--project-dir",
             dir.to_str().unwrap(),
@@ -463,10 +373,7 @@ fn kubeconfig_files_from_the_environment_are_merged() {
             "-o",
             "yaml",
         ])
-        .env_clear()
-        .env("HOME", env.home.path())
         .env("KUBECONFIG", &list)
-        .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
     assert_eq!(code(&out), 1, "{}", stderr(&out));

@@ -4,131 +4,14 @@
 //! `helm-pull` stores; the gitops example also installs the CRDs and checks that its committed
 //! agent manifests are what `agent install --export` prints today.
 
-use kluctl_e2e::apiserver::{Gvr, ServerOptions, TestServer};
+use crate::binary::*;
+use kluctl_e2e::apiserver::Gvr;
 use kluctl_e2e::servers::chart_repo::ChartRepoServer;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::Command;
 
 const DISCRIMINATOR: &str = "kluctl.io/discriminator";
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
-
-/// The read-only test data: `KLUCTL_TESTDATA`, else the first `shared/testdata` beside an
-/// ancestor of the workspace.
-fn testdata() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/testdata"))
-        .find(|p| p.is_dir())
-        .expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
-}
-
-/// A test API server and a clean environment for the binary (helm named explicitly, since the
-/// environment is cleared and the helm example needs it).
-struct Env {
-    server: TestServer,
-    home: tempfile::TempDir,
-    helm: PathBuf,
-}
-
-impl Env {
-    fn start() -> Env {
-        let server = TestServer::start_blocking(
-            ServerOptions::default()
-                .simulate_controllers()
-                .controller_delay(Duration::from_millis(50)),
-        )
-        .unwrap();
-        Env {
-            server,
-            home: tempfile::tempdir().unwrap(),
-            helm: kluctl_e2e::servers::charts::test_helm().path().to_path_buf(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_kubectl-kluctl"))
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(self.server.kubeconfig_path())
-            .env_clear()
-            .env("HOME", self.home.path())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("KLUCTL_HELM_BINARY", &self.helm)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        eprintln!(
-            "$ kubectl-kluctl {}\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    /// `render --print-all --offline-kubernetes` of one target, as parsed objects.
-    fn render(&self, project: &Path, target: &str, extra: &[&str]) -> Vec<Value> {
-        let dir = project.to_str().unwrap();
-        let mut args = vec![
-            "render",
-            "--project-dir",
-            dir,
-            "-t",
-            target,
-            "--print-all",
-            "--offline-kubernetes",
-        ];
-        args.extend_from_slice(extra);
-        let out = self.run(&args);
-        assert_eq!(code(&out), 0, "render {dir} -t {target} failed:\n{}", stderr(&out));
-        shared::yaml::parse_documents(&stdout(&out), "stdout").unwrap()
-    }
-
-    /// `deploy --yes`, then `diff`: the deploy succeeds without errors or warnings and the diff
-    /// right after it has nothing to show. Returns the deploy's JSON result.
-    fn deploy_then_diff_clean(&self, project: &Path, target: &str) -> Value {
-        let dir = project.to_str().unwrap();
-        let deployed = self.run(&["deploy", "--project-dir", dir, "-t", target, "--yes", "-o", "json"]);
-        assert_eq!(code(&deployed), 0, "deploy {dir} -t {target}:\n{}", stdout(&deployed));
-        let result: Value = serde_json::from_slice(&deployed.stdout).unwrap();
-        assert!(result.get("errors").is_none(), "{result:#}");
-        assert!(result.get("warnings").is_none(), "{result:#}");
-
-        let diff = self.run(&["diff", "--project-dir", dir, "-t", target]);
-        assert_eq!(code(&diff), 0, "diff after deploy has changes:\n{}", stdout(&diff));
-        assert_eq!(stdout(&diff), "", "diff after deploy shows nothing");
-        result
-    }
-
-    fn get(&self, gvr: &Gvr, namespace: Option<&str>, name: &str) -> Value {
-        self.server
-            .get_object(gvr, namespace, name)
-            .unwrap_or_else(|| panic!("{namespace:?}/{name} ({gvr:?}) is on the server"))
-    }
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
 
 /// `namespace/Kind/name` (namespace empty when unset) of every object, in render order.
 fn refs(objects: &[Value]) -> Vec<String> {
@@ -320,19 +203,6 @@ fn relative_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .into_iter()
         .map(|(path, content)| (path.strip_prefix(dir).unwrap().to_path_buf(), content))
         .collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]

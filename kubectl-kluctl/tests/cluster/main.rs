@@ -3,6 +3,7 @@
 //! (`cli`).
 #![cfg(unix)]
 
+mod binary;
 mod cli;
 mod conflicts;
 mod connect;
