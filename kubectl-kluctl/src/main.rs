@@ -5,11 +5,15 @@ use kubectl_kluctl::{Exit, Io, exit_for_error, init_tracing, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Temporary renders go into one private directory that is removed when the command ends,
+    // however it ends: a Ctrl-C that lands while a render still runs on a blocking thread leaves
+    // nothing behind either.
+    let temp_root = shared::render::TempRoot::create();
     let argv: Vec<_> = std::env::args_os().collect();
     let io = Io::process();
     init_tracing(&argv, &io.env);
     let stderr = io.stderr.clone();
-    match run(argv, io) {
+    let code = match run(argv, io) {
         Ok(code) => code,
         Err(error) => {
             let exit = exit_for_error(&error);
@@ -18,5 +22,7 @@ fn main() -> ExitCode {
             }
             exit.into()
         }
-    }
+    };
+    drop(temp_root);
+    code
 }

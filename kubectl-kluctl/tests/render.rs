@@ -183,9 +183,14 @@ struct Watching {
 
 impl Watching {
     fn start(args: &[&str]) -> Watching {
+        Watching::start_with(args, &[])
+    }
+
+    fn start_with(args: &[&str], env: &[(&str, &std::path::Path)]) -> Watching {
         let tmp = tempfile::tempdir().unwrap();
         let mut child = Command::new(binary())
             .args(args)
+            .envs(env.iter().copied())
             .env("TMPDIR", tmp.path())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -294,4 +299,48 @@ fn render_watch_shows_an_in_place_save_and_an_atomic_rename_each_within_a_second
         "unchanged objects are printed only by the first render:\n{shown}"
     );
     assert_eq!(watching.interrupt(), 130);
+}
+
+#[test]
+fn ctrl_c_during_a_render_leaves_no_temporary_files() {
+    // A Helm item whose `helm template` hangs keeps the render busy on its blocking thread.
+    let project = tempfile::tempdir().unwrap();
+    crate::util::copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/helm"),
+        project.path(),
+    );
+    let tools = tempfile::tempdir().unwrap();
+    let started = tools.path().join("helm-started");
+    let helm = tools.path().join("helm");
+    std::fs::write(
+        &helm,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = version ]; then echo v3.15.0; exit 0; fi\ntouch '{}'\nsleep 3\nexit 1\n",
+            started.display()
+        ),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&helm).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&helm, permissions).unwrap();
+
+    let dir = project.path().to_str().unwrap();
+    let rendering = Watching::start_with(
+        &["render", "--project-dir", dir, "-t", "dev", "--offline-kubernetes"],
+        &[("KLUCTL_HELM_BINARY", &helm)],
+    );
+    let waited = Instant::now();
+    while !started.exists() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "helm never started:\n{}",
+            rendering.err.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        rendering.interrupt(),
+        130,
+        "Ctrl-C exits 130 and removes the half-written render"
+    );
 }

@@ -21,7 +21,7 @@ mod postprocess;
 pub use error::RenderError;
 pub use kustomize::NativeKustomize;
 pub use namespaces::{HELM_INSTALL_NAMESPACE, ResourceScopes};
-pub use output::{MARKER_FILE, RenderedTree};
+pub use output::{MARKER_FILE, RenderedTree, TempRoot};
 
 use crate::helm::HelmStage;
 use crate::objects::{ObjectRef, ObjectSet};

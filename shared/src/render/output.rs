@@ -35,13 +35,40 @@ pub(crate) struct Staging {
     target: Option<PathBuf>,
 }
 
-/// Where temporary renders go: `TMPDIR` when the user set it, else memory-backed `/dev/shm`
+/// The process's private directory for temporary renders, once [`TempRoot::create`] made one.
+static TEMP_ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// A private directory that holds every temporary render of this process and is removed, with
+/// whatever is still in it, when dropped. A command-line process creates one first thing, so a
+/// render still running on a blocking thread when the user presses Ctrl-C cannot outlive it.
+pub struct TempRoot {
+    _dir: tempfile::TempDir,
+}
+
+impl TempRoot {
+    /// Creates the directory below the usual temp base and makes it the base of every later
+    /// temporary render; `None` when it cannot be created (renders then use the usual base) or
+    /// when the process already has one.
+    pub fn create() -> Option<TempRoot> {
+        let dir = tempfile::Builder::new()
+            .prefix("kubectl-kluctl-")
+            .tempdir_in(temp_base())
+            .ok()?;
+        TEMP_ROOT.set(dir.path().to_path_buf()).ok()?;
+        Some(TempRoot { _dir: dir })
+    }
+}
+
+/// Where temporary renders go: the process's [`TempRoot`] when it has one, else `TMPDIR` when the user set it, else memory-backed `/dev/shm`
 /// when it is usable, else the system temp dir. A render writes a copy of every item file and
 /// deletes it right after; on disk file systems creating those files costs far more than the
 /// render itself (and Flux recommends an in-memory temp dir for the same reason). The tree is
 /// the size of the project's text files and lives only as long as the command.
 fn temp_base() -> PathBuf {
     static SHM_USABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if let Some(root) = TEMP_ROOT.get() {
+        return root.clone();
+    }
     if std::env::var_os("TMPDIR").is_some() {
         return std::env::temp_dir();
     }
