@@ -396,11 +396,7 @@ fn a_missing_crd_says_how_to_install_it() {
 }
 
 fn testdata() -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/testdata"))
-        .find(|d| d.join("flux-crds").is_dir())
-        .expect("test data not found")
+    kluctl_e2e::fixtures::testdata().expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
 }
 
 #[test]

@@ -144,11 +144,7 @@ pub fn completion(output: &Output) -> (Vec<String>, u32) {
 /// `shared/testdata` next to the checkout: the nearest ancestor of the workspace that has it
 /// (worktrees sit deeper than the main checkout).
 pub fn testdata() -> PathBuf {
-    workspace()
-        .ancestors()
-        .map(|dir| dir.join("shared/testdata"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| panic!("no shared/testdata above {}", workspace().display()))
+    kluctl_e2e::fixtures::testdata().expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
 }
 
 /// A copy of `kluctl-examples/<name>` in a temp dir (test data is read-only).
@@ -160,14 +156,5 @@ pub fn example_project(name: &str) -> tempfile::TempDir {
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    kluctl_e2e::fixtures::copy_dir(from, to).unwrap();
 }

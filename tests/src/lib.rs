@@ -4,5 +4,6 @@
 
 pub mod apiserver;
 pub mod bench;
+pub mod fixtures;
 pub mod servers;
 pub mod ssa;

@@ -17,14 +17,7 @@ use std::time::{Duration, Instant};
 
 /// `shared/testdata`, found above the crate (or from `KLUCTL_TESTDATA`).
 pub fn testdata() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/testdata"))
-        .find(|d| d.join("flux-crds").is_dir())
-        .expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
+    kluctl_e2e::fixtures::testdata().expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
 }
 
 /// A kube client for a kubeconfig file.

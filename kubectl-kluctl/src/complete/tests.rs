@@ -137,12 +137,7 @@ fn example_project() -> tempfile::TempDir {
 /// `shared/testdata` next to the checkout: the nearest ancestor of this crate that has it
 /// (worktrees sit deeper than the main checkout).
 fn testdata() -> std::path::PathBuf {
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/testdata"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| panic!("no shared/testdata above {}", manifest.display()))
+    kluctl_e2e::fixtures::testdata().expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
 }
 
 fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

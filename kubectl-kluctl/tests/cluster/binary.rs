@@ -21,31 +21,12 @@ pub fn example(name: &str) -> PathBuf {
 /// The read-only test data: `KLUCTL_TESTDATA`, else the first `shared/testdata` beside an
 /// ancestor of the workspace.
 pub fn testdata() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return PathBuf::from(dir);
-    }
-    workspace()
-        .ancestors()
-        .map(|a| a.join("shared/testdata"))
-        .find(|p| p.is_dir())
-        .expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
+    kluctl_e2e::fixtures::testdata().expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
 }
 
 /// Copies a tree; files become writable (test data may be read-only).
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-            let mut permissions = std::fs::metadata(&target).unwrap().permissions();
-            std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o644);
-            std::fs::set_permissions(&target, permissions).unwrap();
-        }
-    }
+    kluctl_e2e::fixtures::copy_dir(from, to).unwrap();
 }
 
 /// A test API server with controller simulation and a clean environment for the binary.

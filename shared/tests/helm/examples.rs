@@ -12,14 +12,9 @@ use std::path::{Path, PathBuf};
 /// `shared/testdata/kluctl-examples` next to the checkout (found walking up, since worktrees and
 /// the main checkout sit at different depths), or `$KLUCTL_TESTDATA/kluctl-examples`.
 pub fn examples() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return PathBuf::from(dir).join("kluctl-examples");
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/testdata/kluctl-examples"))
-        .find(|p| p.is_dir())
-        .expect("shared/testdata/kluctl-examples not found above the workspace; set KLUCTL_TESTDATA")
+    kluctl_e2e::fixtures::testdata()
+        .expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
+        .join("kluctl-examples")
 }
 
 /// Copies an example into a temp dir (the test data is read-only input).

@@ -66,15 +66,7 @@ impl Fixture {
 }
 
 fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    kluctl_e2e::fixtures::copy_dir(from, to).unwrap();
 }
 
 fn objects(path: &Path) -> Vec<Value> {

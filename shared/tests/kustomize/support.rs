@@ -7,15 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The shared test data directory (`../shared/testdata` from the main checkout).
 pub fn testdata() -> PathBuf {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return PathBuf::from(dir);
-    }
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|a| a.join("shared/testdata"))
-        .find(|candidate| candidate.join("README.md").is_file() && candidate.join("kustomize-expected").is_dir())
-        .expect("shared/testdata not found above the crate (set KLUCTL_TESTDATA)")
+    kluctl_e2e::fixtures::testdata().expect("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
 }
 
 /// Options like `kubectl kustomize`, never falling back to an external binary.

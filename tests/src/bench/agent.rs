@@ -162,14 +162,7 @@ fn agent_binary() -> anyhow::Result<PathBuf> {
 }
 
 fn testdata() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return Ok(PathBuf::from(dir));
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/testdata"))
-        .find(|d| d.join("flux-crds").is_dir())
-        .context("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
+    crate::fixtures::testdata().context("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
 }
 
 fn install_crds(server: &TestServer) -> anyhow::Result<()> {

@@ -28,27 +28,9 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Row>> {
 }
 
 fn examples() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return Ok(PathBuf::from(dir).join("kluctl-examples"));
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/testdata/kluctl-examples"))
-        .find(|p| p.is_dir())
-        .context("shared/testdata/kluctl-examples not found above the workspace; set KLUCTL_TESTDATA")
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry?;
-        let target = to.join(entry.path().strip_prefix(from)?);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target)?;
-        } else {
-            std::fs::write(&target, std::fs::read(entry.path())?)?;
-        }
-    }
-    Ok(())
+    Ok(crate::fixtures::testdata()
+        .context("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")?
+        .join("kluctl-examples"))
 }
 
 fn load_prod(runtime: &tokio::runtime::Runtime, dir: &Path) -> anyhow::Result<LoadedProject> {
@@ -65,7 +47,7 @@ fn load_prod(runtime: &tokio::runtime::Runtime, dir: &Path) -> anyhow::Result<Lo
 fn render(config: &BenchConfig, helm: &HelmBinary) -> anyhow::Result<Row> {
     let work = tempfile::tempdir()?;
     let project_dir = work.path().join("project");
-    copy_dir(&examples()?.join(EXAMPLE), &project_dir)?;
+    crate::fixtures::copy_dir(&examples()?.join(EXAMPLE), &project_dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let stage = HelmStage::new(
         Some(helm.clone()),
@@ -178,7 +160,7 @@ fn pull(config: &BenchConfig, helm: &HelmBinary) -> anyhow::Result<Row> {
         .join(EXAMPLE)
         .join(".helm-charts/https_charts.bitnami.com/bitnami/redis/17.4.0");
     let staging = work.path().join("chart/redis");
-    copy_dir(&prepulled, &staging)?;
+    crate::fixtures::copy_dir(&prepulled, &staging)?;
     package(helm, &staging, &repo_root);
     repo_index(helm, &repo_root, &server.url());
 

@@ -17,7 +17,7 @@ pub fn run(config: &BenchConfig) -> anyhow::Result<Vec<Row>> {
     let mut rows = Vec::new();
 
     let basic = tempfile::tempdir()?;
-    copy_dir(
+    crate::fixtures::copy_dir(
         &testdata()?.join("kluctl-examples/microservices-demo/1-basic-project"),
         basic.path(),
     )?;
@@ -111,28 +111,7 @@ fn kubectl_kustomize(dir: &Path) -> anyhow::Result<()> {
 
 /// `shared/testdata` beside the workspace (or `KLUCTL_TESTDATA`).
 fn testdata() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("KLUCTL_TESTDATA") {
-        return Ok(PathBuf::from(dir));
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|a| a.join("shared/testdata"))
-        .find(|d| d.join("kluctl-examples").is_dir())
-        .context("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
+    crate::fixtures::testdata().context("test data not found: set KLUCTL_TESTDATA to the shared/testdata folder")
 }
 
 /// A project with `count` items, each a kustomization of a templated Deployment, Service and
