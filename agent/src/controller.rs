@@ -75,7 +75,19 @@ impl Gate {
     /// skipped and the pending timer kept.
     fn skip(&self, name: &str, token: u64) -> Option<Action> {
         let mut objects = self.lock_objects();
-        let tracked = objects.get_mut(name)?;
+        let Some(tracked) = objects.get_mut(name) else {
+            // The first reconcile of this object: track it from now on, so a source change
+            // arriving while it runs is remembered and triggers the next one.
+            objects.insert(
+                name.to_string(),
+                Tracked {
+                    token,
+                    due: None,
+                    source_changed: false,
+                },
+            );
+            return None;
+        };
         if tracked.token != token || tracked.source_changed {
             // Cleared now, so a change arriving during this reconcile triggers another one.
             tracked.source_changed = false;
@@ -292,6 +304,12 @@ mod tests {
         gate.mark_source_changed("app");
         assert!(gate.skip("app", first).is_none());
         assert!(gate.skip("app", first).is_some());
+
+        // A source change during the very first reconcile of an object is not lost.
+        assert!(gate.skip("new", first).is_none());
+        gate.mark_source_changed("new");
+        gate.record("new", first, None);
+        assert!(gate.skip("new", first).is_none());
     }
 
     #[test]

@@ -595,3 +595,37 @@ async fn a_malformed_object_stalls_alone() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_revision_arriving_during_a_deploy_runs_after_it_never_beside_it() {
+    let s = Setup::new().await;
+    s.engine.set_delay(Some(Duration::from_secs(2)));
+    s.cluster.create_git_repository(NS, "repo", None).await;
+    s.publish(1).await;
+    s.cluster.create_kd(NS, &kd("app")).await;
+    let waited = std::time::Instant::now();
+    while s.engine.deploys_of("app").is_empty() {
+        assert!(waited.elapsed() < WAIT, "the first deploy never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A new revision while the first deploy (and its readiness wait) is still running: the
+    // documented behaviour is that the running reconcile finishes, then the new one starts.
+    s.publish(2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        s.engine.deploys_of("app"),
+        vec![revision(1)],
+        "one reconcile per object at a time"
+    );
+    s.engine.set_delay(None);
+    s.ready_at("app", 2).await;
+    assert_eq!(s.engine.deploys_of("app"), vec![revision(1), revision(2)]);
+    let events = s.cluster.events(NS, "app");
+    assert!(
+        events
+            .iter()
+            .any(|(_, r, _, rev)| r == reasons::RECONCILIATION_SUCCEEDED && *rev == revision(1)),
+        "the first deploy completed rather than being cancelled: {events:?}"
+    );
+    s.stop().await;
+}
