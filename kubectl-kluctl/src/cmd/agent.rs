@@ -88,20 +88,9 @@ impl InstallArgs {
             ..AgentInstallOptions::new(&namespace)
         };
         let objects = agent_manifests(&options);
+        crate::cmd::gitops::client::export_or_apply(ctx, &objects, &namespace, self.export).await?;
         if self.export {
-            ctx.console
-                .stdout()
-                .write_text(&shared::yaml::to_yaml_stream(&objects))?;
             return Ok(Exit::Success);
-        }
-        let connection = connect(&ctx.kube, &ctx.env).await?;
-        shared::crd::gitops::apply_objects(&connection.client, &objects, &namespace).await?;
-        for object in &objects {
-            ctx.console.info(&format!(
-                "{} {namespace}/{} applied",
-                object["kind"].as_str().unwrap_or_default(),
-                object["metadata"]["name"].as_str().unwrap_or_default()
-            ))?;
         }
         ctx.console.info(&format!(
             "note: Flux's default network policies only let pods of flux-system reach source-controller; \

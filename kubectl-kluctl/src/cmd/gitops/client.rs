@@ -82,3 +82,29 @@ pub async fn connect(kube: &KubeOptions, env: &Env) -> anyhow::Result<Connection
     let client = kube::Client::try_from(config).context("failed to create the Kubernetes client")?;
     Ok(Connection { client, namespace })
 }
+
+/// What `--export` commands do with the objects they build: print them as YAML, or apply them
+/// server-side in `namespace` and name each applied object on stderr.
+pub async fn export_or_apply(
+    ctx: &crate::cmd::Context,
+    objects: &[serde_json::Value],
+    namespace: &str,
+    export: bool,
+) -> anyhow::Result<()> {
+    if export {
+        ctx.console
+            .stdout()
+            .write_text(&shared::yaml::to_yaml_stream(objects))?;
+        return Ok(());
+    }
+    let connection = connect(&ctx.kube, &ctx.env).await?;
+    shared::crd::gitops::apply_objects(&connection.client, objects, namespace).await?;
+    for object in objects {
+        ctx.console.info(&format!(
+            "{} {namespace}/{} applied",
+            object["kind"].as_str().unwrap_or_default(),
+            object["metadata"]["name"].as_str().unwrap_or_default()
+        ))?;
+    }
+    Ok(())
+}

@@ -148,21 +148,7 @@ impl Args {
             (None, false) => connect(&ctx.kube, &ctx.env).await?.namespace,
         };
         let objects = self.objects(&namespace)?;
-        if self.export {
-            ctx.console
-                .stdout()
-                .write_text(&shared::yaml::to_yaml_stream(&objects))?;
-            return Ok(Exit::Success);
-        }
-        let connection = connect(&ctx.kube, &ctx.env).await?;
-        shared::crd::gitops::apply_objects(&connection.client, &objects, &namespace).await?;
-        for object in &objects {
-            ctx.console.info(&format!(
-                "{} {namespace}/{} applied",
-                object["kind"].as_str().unwrap_or_default(),
-                object["metadata"]["name"].as_str().unwrap_or_default()
-            ))?;
-        }
+        super::client::export_or_apply(ctx, &objects, &namespace, self.export).await?;
         Ok(Exit::Success)
     }
 
